@@ -1,0 +1,55 @@
+#include "common/error.h"
+
+namespace keyline {
+
+QString errorCodeName(ErrorCode code) {
+    switch (code) {
+    case ErrorCode::InvalidArgument:
+        return QStringLiteral("invalid-argument");
+    case ErrorCode::BadInput:
+        return QStringLiteral("bad-input");
+    case ErrorCode::NotFound:
+        return QStringLiteral("not-found");
+    case ErrorCode::EnvironmentNotReady:
+        return QStringLiteral("environment-not-ready");
+    case ErrorCode::Io:
+        return QStringLiteral("io");
+    case ErrorCode::Timeout:
+        return QStringLiteral("timeout");
+    case ErrorCode::Disconnected:
+        return QStringLiteral("disconnected");
+    case ErrorCode::ProtocolViolation:
+        return QStringLiteral("protocol-violation");
+    case ErrorCode::DeviceRefused:
+        return QStringLiteral("device-refused");
+    case ErrorCode::Refused:
+        return QStringLiteral("refused");
+    case ErrorCode::VerificationFailed:
+        return QStringLiteral("verification-failed");
+    case ErrorCode::Internal:
+        return QStringLiteral("internal");
+    }
+    return QStringLiteral("unknown");
+}
+
+int exitCodeFor(ErrorCode code) {
+    switch (code) {
+    case ErrorCode::InvalidArgument:
+    case ErrorCode::BadInput:
+    case ErrorCode::NotFound:
+        return 2;
+    case ErrorCode::EnvironmentNotReady:
+    case ErrorCode::Io:
+        return 3;
+    default:
+        return 1;
+    }
+}
+
+QString Error::toString() const {
+    if (m_context.isEmpty())
+        return m_message;
+    return m_context.join(QStringLiteral(": ")) + QStringLiteral(": ") + m_message;
+}
+
+} // namespace keyline

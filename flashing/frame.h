@@ -1,0 +1,83 @@
+#pragma once
+
+#include "common/result.h"
+
+#include <QByteArray>
+#include <cstdint>
+#include <optional>
+
+// The wire frame of the Keyline device protocol (docs/device-protocol.md, "Frames").
+namespace keyline::protocol {
+
+inline constexpr std::uint32_t kMagic = 0x4B4C5750; // "KLWP"
+inline constexpr std::uint8_t kVersion = 1;
+inline constexpr int kHeaderSize = 16;
+inline constexpr int kTrailerSize = 4; // CRC-32 (ISO-HDLC, as zlib) over header and payload
+inline constexpr int kMaxPayload = 1024 * 1024;
+inline constexpr int kMaxFrameSize = kHeaderSize + kMaxPayload + kTrailerSize;
+
+enum FrameFlag : std::uint8_t {
+    FlagResponse = 0x01,
+    FlagError = 0x02,
+};
+inline constexpr std::uint8_t kKnownFlags = FlagResponse | FlagError;
+
+struct Frame {
+    std::uint8_t flags = 0;
+    std::uint16_t command = 0;
+    std::uint32_t sequence = 0;
+    QByteArray payload;
+
+    bool isResponse() const { return flags & FlagResponse; }
+    bool isError() const { return flags & FlagError; }
+};
+
+// Why bytes are not a frame. Kept distinct so tests and the fault report can name the class.
+enum class FrameFault {
+    Truncated,  // fewer bytes than the header or the announced length
+    BadMagic,   // not the start of a frame
+    BadVersion, // a protocol version this side does not speak
+    BadFlags,   // reserved flag bits set, or error without response
+    Oversized,  // announced payload longer than kMaxPayload
+    BadCheck,   // CRC-32 does not match: the bytes were damaged in transit
+    TrailingBytes,
+};
+QString frameFaultName(FrameFault fault);
+
+// Encodes a frame; the payload must not exceed kMaxPayload.
+QByteArray encodeFrame(const Frame& frame);
+
+// Appends an encoded frame to `out` without an intermediate copy of the payload.
+void appendFrame(QByteArray& out, std::uint8_t flags, std::uint16_t command, std::uint32_t sequence,
+                 const char* payload, int payloadSize);
+
+// Decodes exactly one frame that fills `bytes`. The Error's detail() is the FrameFault.
+Result<Frame> decodeFrame(const QByteArray& bytes);
+
+// Reassembles frames from a byte stream (socket, USB bulk pipe).
+// A damaged frame whose boundaries are still known (BadCheck) is skipped and reported once;
+// a fault that loses the frame boundary (magic, version, flags, length) poisons the decoder:
+// the stream is out of step and the link has to be reset.
+class FrameDecoder {
+public:
+    void feed(const char* data, int size);
+    void feed(const QByteArray& bytes) { feed(bytes.constData(), static_cast<int>(bytes.size())); }
+
+    // The next complete frame, an error, or nullopt when more bytes are needed.
+    std::optional<Result<Frame>> next();
+
+    bool poisoned() const { return m_poisoned.has_value(); }
+    // Bytes received but not yet returned as a frame.
+    qsizetype pending() const { return m_buffer.size() - m_offset; }
+    // How many more bytes complete the frame being received (at least 1 when waiting).
+    qsizetype missing() const;
+
+private:
+    void compact();
+
+    QByteArray m_buffer;
+    qsizetype m_offset = 0;
+    std::optional<Error> m_poisoned;
+};
+
+} // namespace keyline::protocol
