@@ -193,7 +193,10 @@ std::optional<Result<Frame>> FrameDecoder::next() {
     if (pending() < total)
         return std::nullopt;
     m_offset += total;
-    return finishFrame(*header, start);
+    auto frame = finishFrame(*header, start);
+    if (!frame.ok())
+        m_lastDamaged = DamagedFrame{header->command, header->sequence};
+    return frame;
 }
 
 } // namespace keyline::protocol

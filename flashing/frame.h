@@ -72,12 +72,21 @@ public:
     // How many more bytes complete the frame being received (at least 1 when waiting).
     qsizetype missing() const;
 
+    // The header of the frame next() last reported as BadCheck. Its boundary was known, so a
+    // device can answer bad-frame with the request's command and sequence.
+    struct DamagedFrame {
+        std::uint16_t command = 0;
+        std::uint32_t sequence = 0;
+    };
+    const std::optional<DamagedFrame>& lastDamaged() const { return m_lastDamaged; }
+
 private:
     void compact();
 
     QByteArray m_buffer;
     qsizetype m_offset = 0;
     std::optional<Error> m_poisoned;
+    std::optional<DamagedFrame> m_lastDamaged;
 };
 
 } // namespace keyline::protocol

@@ -1,0 +1,80 @@
+#include "station/cli.h"
+
+#include "station/config.h"
+
+namespace keyline::station {
+namespace {
+
+const char* kUsage = R"(keyline — factory provisioning station for secure wearables
+
+Usage: keyline [--config FILE] <command> [<subcommand>] [options]
+
+Commands:
+  device list                  list the ports that have a device plugged in
+  device identify [--port P]   identify each device and check that its chip is genuine
+  help                         this text; `keyline <command> --help` explains a command
+
+Global options:
+  --config FILE   configuration file (otherwise $KEYLINE_CONFIG,
+                  $XDG_CONFIG_HOME/keyline/keyline.conf, /etc/keyline/keyline.conf;
+                  with no file the embedded development defaults are used)
+  -h, --help      show help
+  --version       show the version
+
+Exit codes:
+  0  success
+  1  a job ran and failed (a device failed, a check did not pass)
+  2  bad usage or bad input
+  3  environment not ready (HSM, database, back-end, device directory)
+
+Examples:
+  keyline-wearable-sim --ports 4 --state-dir /tmp/sim &   # virtual wearables
+  keyline device list
+  keyline device identify --json
+)";
+
+} // namespace
+
+int Cli::fail(int exitCode, const QString& text) {
+    err << program << ": error: " << text << Qt::endl;
+    return exitCode;
+}
+
+int runCli(Cli& cli, QStringList args) {
+    // Global options come before the command.
+    while (!args.isEmpty() && args.first().startsWith(QLatin1Char('-'))) {
+        QString opt = args.takeFirst();
+        if (opt == QLatin1String("-h") || opt == QLatin1String("--help")) {
+            cli.out << QString::fromUtf8(kUsage);
+            return 0;
+        }
+        if (opt == QLatin1String("--version")) {
+            cli.out << "keyline " << KEYLINE_VERSION << Qt::endl;
+            return 0;
+        }
+        if (opt == QLatin1String("--config") || opt.startsWith(QLatin1String("--config="))) {
+            if (opt.contains(QLatin1Char('=')))
+                cli.configPath = opt.section(QLatin1Char('='), 1);
+            else if (!args.isEmpty())
+                cli.configPath = args.takeFirst();
+            else
+                return cli.fail(2, QStringLiteral("--config needs a file name"));
+            continue;
+        }
+        return cli.fail(2, QStringLiteral("unknown option %1; see keyline --help").arg(opt));
+    }
+    if (args.isEmpty()) {
+        cli.err << QString::fromUtf8(kUsage);
+        return 2;
+    }
+    QString command = args.takeFirst();
+    if (command == QLatin1String("help")) {
+        cli.out << QString::fromUtf8(kUsage);
+        return 0;
+    }
+    if (command == QLatin1String("device"))
+        return runDeviceCommand(cli, args);
+    return cli.fail(2, QStringLiteral("unknown command \"%1\"; see keyline --help").arg(command));
+}
+
+} // namespace keyline::station

@@ -1,0 +1,25 @@
+#pragma once
+
+#include <QStringList>
+#include <QTextStream>
+
+namespace keyline::station {
+
+// Streams and global options shared by every command of the `keyline` tool.
+struct Cli {
+    QTextStream& out;
+    QTextStream& err;
+    QString configPath; // --config, empty if not given
+    QString program = QStringLiteral("keyline");
+
+    // Prints "keyline: error: <text>" and returns the exit code.
+    int fail(int exitCode, const QString& text);
+};
+
+// Runs `keyline` with its arguments (argv without the program name); returns the exit code.
+int runCli(Cli& cli, QStringList args);
+
+// Command groups, each in its own file.
+int runDeviceCommand(Cli& cli, const QStringList& args);
+
+} // namespace keyline::station
