@@ -18,6 +18,13 @@ if(KEYLINE_SANITIZE)
   target_link_options(keyline_options INTERFACE -fsanitize=address,undefined)
 endif()
 
+if(KEYLINE_BUILD_FUZZ)
+  # Coverage instrumentation for libFuzzer everywhere; the fuzz targets add the fuzzer main.
+  target_compile_options(keyline_options INTERFACE
+    -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  target_link_options(keyline_options INTERFACE -fsanitize=address,undefined)
+endif()
+
 # keyline_add_library(NAME folder-name SOURCES ... ) -> target keyline_NAME, alias keyline::NAME
 function(keyline_add_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_LIBS;PRIVATE_LIBS" ${ARGN})

@@ -2,8 +2,7 @@
 #include <QCoreApplication>
 #include <catch2/catch.hpp>
 
-int main(int argc, char* argv[])
-{
+int main(int argc, char* argv[]) {
     QCoreApplication app(argc, argv);
     return Catch::Session().run(argc, argv);
 }
