@@ -39,6 +39,34 @@ Result<std::uint32_t> DeviceLink::send(Command command, const QByteArray& payloa
     return sequence;
 }
 
+Result<std::uint32_t> DeviceLink::sendWithData(Command command, const QByteArray& prefix,
+                                               const char* data, qsizetype size,
+                                               Deadline deadline) {
+    if (m_broken)
+        return *m_broken;
+    qsizetype payloadSize = prefix.size() + size;
+    if (payloadSize > protocol::kMaxPayload)
+        return Error(ErrorCode::Internal,
+                     QStringLiteral("%1 request of %2 bytes exceeds the frame limit")
+                         .arg(protocol::commandName(command))
+                         .arg(payloadSize));
+    std::uint32_t sequence = m_nextSequence++;
+    m_sendBuffer.resize(protocol::kHeaderSize + prefix.size());
+    protocol::writeFrameHeader(m_sendBuffer.data(), 0, static_cast<std::uint16_t>(command),
+                               sequence, static_cast<std::uint32_t>(payloadSize));
+    memcpy(m_sendBuffer.data() + protocol::kHeaderSize, prefix.constData(), size_t(prefix.size()));
+    std::uint32_t check = protocol::frameCheck(0, m_sendBuffer.constData(), m_sendBuffer.size());
+    check = protocol::frameCheck(check, data, size);
+    const char trailer[4] = {char(check >> 24), char(check >> 16), char(check >> 8), char(check)};
+    for (auto [bytes, length] : {std::pair{m_sendBuffer.constData(), m_sendBuffer.size()},
+                                 std::pair{data, size}, std::pair{trailer, qsizetype(4)}}) {
+        auto written = m_transport->write(bytes, length, deadline);
+        if (!written)
+            return breakWith(std::move(written).error());
+    }
+    return sequence;
+}
+
 Result<protocol::Frame> DeviceLink::readFrame(Deadline deadline) {
     for (;;) {
         if (auto frame = m_decoder.next())

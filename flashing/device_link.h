@@ -21,6 +21,10 @@ public:
     // Sends one request; returns its sequence number.
     Result<std::uint32_t> send(protocol::Command command, const QByteArray& payload,
                                Deadline deadline);
+    // Sends a request whose payload is `prefix` followed by `size` bytes at `data`, without
+    // copying them into a frame buffer: the flash writer's path for image chunks.
+    Result<std::uint32_t> sendWithData(protocol::Command command, const QByteArray& prefix,
+                                       const char* data, qsizetype size, Deadline deadline);
     // Receives the response to `sequence`, which must be the oldest request still unanswered.
     // An error response becomes ErrorCode::DeviceRefused with the device's code as detail().
     Result<QByteArray> receive(protocol::Command command, std::uint32_t sequence,

@@ -1,5 +1,7 @@
 #include "flashing/flash_writer.h"
 
+#include "flashing/payload.h"
+
 #include <deque>
 #include <openssl/evp.h>
 
@@ -88,9 +90,11 @@ Result<std::uint64_t> FlashWriter::transfer(const QByteArray& image, std::uint64
                          QStringLiteral("flashing cancelled at byte %1").arg(acked));
         while (next < total && int(inFlight.size()) < std::max(1, m_options.window)) {
             auto len = int(std::min<std::uint64_t>(std::uint64_t(chunk), total - next));
-            FlashChunkRequest request{next, QByteArray::fromRawData(image.constData() + next, len)};
+            // The chunk's fields, written without copying the data: u64 offset, u32 length.
+            QByteArray prefix = PayloadWriter().u64(next).u32(std::uint32_t(len)).bytes();
             KL_TRY_ASSIGN(std::uint32_t seq,
-                          link.send(Command::FlashChunk, request.encode(), Deadline::in(timeout)));
+                          link.sendWithData(Command::FlashChunk, prefix, image.constData() + next,
+                                            len, Deadline::in(timeout)));
             m_bytesSent += std::uint64_t(len);
             next += std::uint64_t(len);
             inFlight.push_back({seq, next});

@@ -108,19 +108,29 @@ QString frameFaultName(FrameFault f) {
     return QStringLiteral("unknown");
 }
 
-void appendFrame(QByteArray& out, std::uint8_t flags, std::uint16_t command, std::uint32_t sequence,
-                 const char* payload, int payloadSize) {
-    Q_ASSERT(payloadSize >= 0 && payloadSize <= kMaxPayload);
-    qsizetype start = out.size();
-    out.resize(start + kHeaderSize + payloadSize + kTrailerSize);
-    char* p = out.data() + start;
+void writeFrameHeader(char* p, std::uint8_t flags, std::uint16_t command, std::uint32_t sequence,
+                      std::uint32_t payloadSize) {
     writeBe32(p, kMagic);
     p[4] = static_cast<char>(kVersion);
     p[5] = static_cast<char>(flags);
     p[6] = static_cast<char>(command >> 8);
     p[7] = static_cast<char>(command);
     writeBe32(p + 8, sequence);
-    writeBe32(p + 12, static_cast<std::uint32_t>(payloadSize));
+    writeBe32(p + 12, payloadSize);
+}
+
+std::uint32_t frameCheck(std::uint32_t previous, const char* data, qsizetype size) {
+    return static_cast<std::uint32_t>(
+        crc32_z(previous, reinterpret_cast<const Bytef*>(data), static_cast<z_size_t>(size)));
+}
+
+void appendFrame(QByteArray& out, std::uint8_t flags, std::uint16_t command, std::uint32_t sequence,
+                 const char* payload, int payloadSize) {
+    Q_ASSERT(payloadSize >= 0 && payloadSize <= kMaxPayload);
+    qsizetype start = out.size();
+    out.resize(start + kHeaderSize + payloadSize + kTrailerSize);
+    char* p = out.data() + start;
+    writeFrameHeader(p, flags, command, sequence, static_cast<std::uint32_t>(payloadSize));
     if (payloadSize > 0)
         memcpy(p + kHeaderSize, payload, static_cast<size_t>(payloadSize));
     writeBe32(p + kHeaderSize + payloadSize, crc(p, kHeaderSize + payloadSize));

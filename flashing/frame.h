@@ -51,6 +51,13 @@ QByteArray encodeFrame(const Frame& frame);
 void appendFrame(QByteArray& out, std::uint8_t flags, std::uint16_t command, std::uint32_t sequence,
                  const char* payload, int payloadSize);
 
+// Writes the 16-byte header for a payload of `payloadSize` bytes into `out`.
+void writeFrameHeader(char* out, std::uint8_t flags, std::uint16_t command, std::uint32_t sequence,
+                      std::uint32_t payloadSize);
+
+// CRC-32 of the frame check, continued over further bytes (start with crc = 0).
+std::uint32_t frameCheck(std::uint32_t crc, const char* data, qsizetype size);
+
 // Decodes exactly one frame that fills `bytes`. The Error's detail() is the FrameFault.
 Result<Frame> decodeFrame(const QByteArray& bytes);
 
