@@ -80,7 +80,7 @@ inline Result<void> success() {
 // Returns the error from the enclosing function if `expr` failed.
 #define KL_TRY(expr)                                                                               \
     do {                                                                                           \
-        if (auto&& kl_try_result = (expr); !kl_try_result.ok())                                    \
+        if (auto kl_try_result = (expr); !kl_try_result.ok())                                      \
             return std::move(kl_try_result).error();                                               \
     } while (false)
 

@@ -9,15 +9,18 @@
 #include <QList>
 #include <QString>
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 
 namespace keyline::sim {
 
 // Device-side delays. Realistic() is the default of keyline-wearable-sim; none() is for tests
 // and benchmarks. Every figure is configurable and documented in docs/wearable-sim.md.
 struct Timing {
-    double usbBytesPerSecond = 35e6;    // USB 2.0 high-speed bulk, as measured on real hubs
-    double flashBytesPerSecond = 4e6;   // NOR/eMMC programming rate
+    double usbBytesPerSecond = 35e6;  // USB 2.0 high-speed bulk, as measured on real hubs
+    double flashBytesPerSecond = 4e6; // NOR/eMMC programming rate
     std::chrono::milliseconds otpBurn{120};
     std::chrono::milliseconds keyGeneration{250};
     std::chrono::milliseconds signature{30};
@@ -46,6 +49,9 @@ struct FaultSpec {
 };
 // Parses "PORT:KIND[=ARG]", PORT a number or "*", e.g. "3:disconnect-at=flash-commit".
 Result<FaultSpec> parseFaultSpec(const QString& text);
+// The kebab-case name used in fault specs ("corrupt-chunk"), and a spec written back as text.
+QString faultKindName(FaultKind kind);
+QString faultSpecText(const FaultSpec& spec);
 
 struct SimOptions {
     int ports = 4;
@@ -56,6 +62,11 @@ struct SimOptions {
     // Devices fed into each port over the run: when a locked device's connection closes, the
     // next fresh device is "plugged in". 1 = one device per port, never replaced.
     int devicesPerPort = 1;
+    // Largest flash-chunk data each device accepts (identify's max_chunk).
+    int maxChunk = 256 * 1024;
+    // How long a port stays empty while one device is swapped for the next, so that a station
+    // watching the socket directory sees the removal and the arrival as two events.
+    std::chrono::milliseconds replugDelay{250};
 };
 
 // One connection's byte stream to the device currently in a port. Transport-agnostic: the
@@ -84,12 +95,28 @@ public:
 
     bool occupied(int port) const;
     // A session with the device in `port` (1-based), or nullptr if the port is empty.
+    // Sessions must be destroyed before the Simulator; destroying one is the link dropping.
     std::unique_ptr<PortSession> openSession(int port);
 
     // Serves each occupied port on a Unix socket "port-NN.sock" in the socket directory,
     // removing the file while the port is empty; runs until stop().
     Result<void> serveSockets();
     void stop();
+
+    // Extensions beyond the contract.
+    // Like serveSockets() but returns once every occupied port listens; stop() ends serving.
+    Result<void> startServing();
+    QString socketPath(int port) const;
+    // The device plugged into a port right now, for start-up lines and tests.
+    struct PortSummary {
+        int port = 0;
+        QByteArray chipUid;
+        bool locked = false;
+        int devicesSeen = 0; // devices that went through this port, this one included
+    };
+    std::optional<PortSummary> portSummary(int port) const;
+    // Receives one line per notable event (device swapped, fault fired); never a secret.
+    void setLogger(std::function<void(const QString&)> logger);
 
 private:
     struct Impl;

@@ -1,0 +1,155 @@
+#include "sim/device_session.h"
+
+#include <openssl/rand.h>
+
+namespace keyline::sim {
+
+using namespace keyline::protocol;
+
+namespace {
+
+constexpr int kGarbageSize = 64;
+constexpr int kMaxErrorMessage = 400; // the error answer's str field allows 512 bytes
+
+QByteArray randomGarbage() {
+    QByteArray bytes(kGarbageSize, '\0');
+    RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), kGarbageSize);
+    // Never the first byte of the frame magic: the station must see a bad frame, every time.
+    if (bytes[0] == 'K')
+        bytes[0] = 'k';
+    return bytes;
+}
+
+} // namespace
+
+DeviceSession::DeviceSession(int port, std::shared_ptr<VirtualDevice> device, LinkFaults faults,
+                             Timing timing, std::function<void(const QString&)> log,
+                             std::function<void()> onClose)
+    : m_port(port)
+    , m_device(std::move(device))
+    , m_faults(faults)
+    , m_pacer(timing)
+    , m_log(std::move(log))
+    , m_onClose(std::move(onClose)) {}
+
+DeviceSession::~DeviceSession() {
+    m_device->linkDropped();
+    if (m_onClose)
+        m_onClose();
+}
+
+void DeviceSession::log(const QString& line) const {
+    if (m_log)
+        m_log(QStringLiteral("port %1: %2").arg(m_port, 2, 10, QLatin1Char('0')).arg(line));
+}
+
+bool DeviceSession::fireOnce(const QString& key) {
+    if (m_device->faultFired(key))
+        return false;
+    if (auto marked = m_device->markFaultFired(key); !marked)
+        log(QStringLiteral("cannot record fault %1: %2").arg(key, marked.error().toString()));
+    log(QStringLiteral("fault %1 fired").arg(key));
+    return true;
+}
+
+void DeviceSession::appendError(Output& out, std::uint16_t command, std::uint32_t sequence,
+                                DeviceError code, const QString& message) {
+    const QByteArray payload =
+        ErrorResponse{static_cast<std::uint16_t>(code), message.left(kMaxErrorMessage)}.encode();
+    appendFrame(out.bytes, FlagResponse | FlagError, command, sequence, payload.constData(),
+                static_cast<int>(payload.size()));
+}
+
+PortSession::Output DeviceSession::feed(const char* data, qsizetype size) {
+    Output out;
+    if (m_dropped || size <= 0) {
+        out.disconnect = m_dropped;
+        return out;
+    }
+    qsizetype accepted = size;
+    bool dropAfterInput = false;
+    if (m_faults.disconnectAfterBytes) {
+        const QString key =
+            QStringLiteral("disconnect-after-bytes=%1").arg(*m_faults.disconnectAfterBytes);
+        const std::uint64_t total = m_device->addReceivedBytes(std::uint64_t(size));
+        if (total >= *m_faults.disconnectAfterBytes && fireOnce(key)) {
+            const std::uint64_t before = total - std::uint64_t(size);
+            const std::uint64_t limit = *m_faults.disconnectAfterBytes;
+            accepted = before >= limit ? 0 : qsizetype(limit - before);
+            dropAfterInput = true;
+        }
+    }
+    m_pacer.chargeLink(accepted);
+    m_decoder.feed(data, static_cast<int>(accepted));
+    while (!out.disconnect) {
+        auto next = m_decoder.next();
+        if (!next)
+            break;
+        if (next->ok()) {
+            handleFrame(next->value(), out);
+            continue;
+        }
+        const Error& error = next->error();
+        if (error.detail() == int(FrameFault::BadCheck) && m_decoder.lastDamaged()) {
+            appendError(out, m_decoder.lastDamaged()->command, m_decoder.lastDamaged()->sequence,
+                        DeviceError::BadFrame, QStringLiteral("frame check failed; send it again"));
+            continue;
+        }
+        log(QStringLiteral("frame boundary lost (%1); dropping the link").arg(error.message()));
+        out.disconnect = true;
+    }
+    if (dropAfterInput)
+        out.disconnect = true;
+    m_pacer.chargeLink(out.bytes.size());
+    m_pacer.settle();
+    m_dropped = out.disconnect;
+    return out;
+}
+
+void DeviceSession::handleFrame(const Frame& frame, Output& out) {
+    if (m_faults.garbage) {
+        out.bytes += randomGarbage();
+        return;
+    }
+    if (frame.isResponse()) {
+        appendError(out, frame.command, frame.sequence, DeviceError::MalformedRequest,
+                    QStringLiteral("flags: a request carries flags 0, not an answer's"));
+        return;
+    }
+    const std::optional<Command> command = commandFromWire(frame.command);
+    if (command && m_faults.disconnectAt && *command == *m_faults.disconnectAt &&
+        fireOnce(QStringLiteral("disconnect-at=%1").arg(commandName(*command)))) {
+        out.disconnect = true; // the link drops before the command runs
+        return;
+    }
+    if (!command) {
+        appendError(out, frame.command, frame.sequence, DeviceError::UnknownCommand,
+                    QStringLiteral("command 0x%1 is not known")
+                        .arg(frame.command, 4, 16, QLatin1Char('0')));
+        return;
+    }
+    if (*command == Command::FlashChunk && m_faults.corruptChunk &&
+        m_device->nextFlashChunkNumber() == *m_faults.corruptChunk &&
+        fireOnce(QStringLiteral("corrupt-chunk=%1").arg(*m_faults.corruptChunk))) {
+        // The chunk was damaged in transit: to the device this is a CRC failure.
+        appendError(out, frame.command, frame.sequence, DeviceError::BadFrame,
+                    QStringLiteral("frame check failed; send it again"));
+        return;
+    }
+    Reply reply = m_device->handle(*command, frame.payload);
+    m_pacer.charge(reply.work);
+    if (reply.powerLoss) {
+        log(QStringLiteral("power lost during %1; dropping the link").arg(commandName(*command)));
+        out.disconnect = true;
+        return;
+    }
+    if (reply.error)
+        appendError(out, frame.command, frame.sequence, *reply.error, reply.message);
+    else
+        appendFrame(out.bytes, FlagResponse, frame.command, frame.sequence,
+                    reply.payload.constData(), static_cast<int>(reply.payload.size()));
+    if (reply.rebootAfter)
+        out.disconnect = true;
+}
+
+} // namespace keyline::sim

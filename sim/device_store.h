@@ -1,0 +1,63 @@
+#pragma once
+
+#include "common/result.h"
+#include "flashing/commands.h"
+
+#include <QByteArray>
+#include <QList>
+#include <QString>
+#include <QStringList>
+#include <cstdint>
+
+// What a virtual wearable keeps across power cycles, and where: one directory per device.
+//   device.json           identity, OTP, keystore, keys, certificates, lifecycle, fired faults
+//   flash.json            the flash transfer and the installed image (small, rewritten often)
+//   flash-receiving.img   bytes of the transfer under way (written in place, chunk by chunk)
+//   flash-installed.img   the image that boots
+// Each JSON file is replaced atomically (write-temp, fsync, rename), so a killed simulator
+// leaves either the old or the new state.
+namespace keyline::sim {
+
+struct DeviceState {
+    QByteArray chipUid;
+    QByteArray chipKeyPem;      // chip identity private key: never leaves the device
+    QByteArray chipCertificate; // DER, issued by the (simulated) silicon vendor
+    bool counterfeit = false;   // manufactured under the counterfeit fault
+    bool locked = false;
+    QByteArray otpKey; // the burned image key; empty while OTP is blank
+    QByteArray keystore;
+    QByteArray deviceKeyPem; // empty until device-key-generate
+    QList<QByteArray> certificateChain;
+    QStringList firedFaults; // once-only faults that already fired on this device
+};
+
+struct FlashRecord {
+    // The transfer: Idle (none), Receiving, Received or Interrupted.
+    protocol::FlashState transfer = protocol::FlashState::Idle;
+    std::uint64_t totalSize = 0;
+    std::uint64_t durableOffset = 0; // bytes of flash-receiving.img known to be on disk
+    QByteArray sha256;
+    // The installed image; installedSha256 empty if none.
+    std::uint64_t installedSize = 0;
+    QByteArray installedSha256;
+};
+
+class DeviceStore {
+public:
+    explicit DeviceStore(QString directory)
+        : m_directory(std::move(directory)) {}
+
+    const QString& directory() const { return m_directory; }
+    QString receivingImagePath() const;
+    QString installedImagePath() const;
+
+    Result<DeviceState> loadState() const;
+    Result<void> saveState(const DeviceState& state) const;
+    Result<FlashRecord> loadFlash() const; // a missing file is an empty record
+    Result<void> saveFlash(const FlashRecord& record) const;
+
+private:
+    QString m_directory;
+};
+
+} // namespace keyline::sim

@@ -1,0 +1,256 @@
+#include "sim/ossl.h"
+
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+namespace keyline::sim::ossl {
+namespace {
+
+struct BioFree {
+    void operator()(BIO* p) const { BIO_free(p); }
+};
+struct PkeyCtxFree {
+    void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
+};
+struct MdCtxFree {
+    void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
+};
+struct CipherCtxFree {
+    void operator()(EVP_CIPHER_CTX* p) const { EVP_CIPHER_CTX_free(p); }
+};
+struct ReqFree {
+    void operator()(X509_REQ* p) const { X509_REQ_free(p); }
+};
+using Bio = std::unique_ptr<BIO, BioFree>;
+using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
+using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
+using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
+using Req = std::unique_ptr<X509_REQ, ReqFree>;
+
+Error cryptoError(const QString& what) {
+    return Error(ErrorCode::Internal, QStringLiteral("%1: %2").arg(what, lastError()));
+}
+
+QByteArray bioContents(BIO* bio) {
+    char* data = nullptr;
+    long size = BIO_get_mem_data(bio, &data);
+    return QByteArray(data, size);
+}
+
+} // namespace
+
+QString lastError() {
+    unsigned long code = ERR_get_error();
+    ERR_clear_error();
+    if (code == 0)
+        return QStringLiteral("unknown OpenSSL error");
+    char text[256];
+    ERR_error_string_n(code, text, sizeof(text));
+    return QString::fromLatin1(text);
+}
+
+Result<Pkey> generateP256() {
+    Pkey key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+    if (!key)
+        return cryptoError(QStringLiteral("P-256 key generation"));
+    return key;
+}
+
+Result<QByteArray> privateKeyPem(EVP_PKEY* key) {
+    Bio bio(BIO_new(BIO_s_mem()));
+    if (!bio ||
+        PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1)
+        return cryptoError(QStringLiteral("serialising a private key"));
+    return bioContents(bio.get());
+}
+
+Result<Pkey> loadPrivateKeyPem(const QByteArray& pem) {
+    Bio bio(BIO_new_mem_buf(pem.constData(), static_cast<int>(pem.size())));
+    Pkey key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+    if (!key)
+        return Error(ErrorCode::BadInput,
+                     QStringLiteral("stored private key does not parse: %1").arg(lastError()));
+    return key;
+}
+
+Result<QByteArray> publicPoint(EVP_PKEY* key) {
+    QByteArray point(65, '\0');
+    size_t size = 0;
+    if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+                                        reinterpret_cast<unsigned char*>(point.data()),
+                                        size_t(point.size()), &size) != 1 ||
+        size != 65)
+        return cryptoError(QStringLiteral("exporting a P-256 public point"));
+    return point;
+}
+
+Result<Pkey> publicKeyFromPoint(const QByteArray& point) {
+    PkeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+    char group[] = "P-256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+                           OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+                                                             const_cast<char*>(point.constData()),
+                                                             size_t(point.size())),
+                           OSSL_PARAM_construct_end()};
+    EVP_PKEY* raw = nullptr;
+    if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+        EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params) != 1)
+        return Error(ErrorCode::BadInput,
+                     QStringLiteral("not a P-256 public point: %1").arg(lastError()));
+    Pkey key(raw);
+    // fromdata does not prove the point is on the curve; a public-key check does.
+    PkeyCtx check(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
+    if (!check || EVP_PKEY_public_check(check.get()) != 1)
+        return Error(ErrorCode::BadInput,
+                     QStringLiteral("P-256 point is not on the curve: %1").arg(lastError()));
+    return key;
+}
+
+Result<QByteArray> signSha256(EVP_PKEY* key, const QByteArray& message) {
+    MdCtx ctx(EVP_MD_CTX_new());
+    size_t size = 0;
+    if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) != 1 ||
+        EVP_DigestSign(ctx.get(), nullptr, &size,
+                       reinterpret_cast<const unsigned char*>(message.constData()),
+                       size_t(message.size())) != 1)
+        return cryptoError(QStringLiteral("ECDSA signing"));
+    QByteArray signature(qsizetype(size), '\0');
+    if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &size,
+                       reinterpret_cast<const unsigned char*>(message.constData()),
+                       size_t(message.size())) != 1)
+        return cryptoError(QStringLiteral("ECDSA signing"));
+    signature.resize(qsizetype(size));
+    return signature;
+}
+
+Result<QByteArray> ecdhSharedX(EVP_PKEY* own, EVP_PKEY* peer) {
+    PkeyCtx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, own, nullptr));
+    size_t size = 0;
+    if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 ||
+        EVP_PKEY_derive_set_peer(ctx.get(), peer) != 1 ||
+        EVP_PKEY_derive(ctx.get(), nullptr, &size) != 1)
+        return cryptoError(QStringLiteral("ECDH key agreement"));
+    QByteArray secret(qsizetype(size), '\0');
+    if (EVP_PKEY_derive(ctx.get(), reinterpret_cast<unsigned char*>(secret.data()), &size) != 1)
+        return cryptoError(QStringLiteral("ECDH key agreement"));
+    secret.resize(qsizetype(size));
+    return secret;
+}
+
+Result<QByteArray> aes256UnwrapPad(const QByteArray& kek, const QByteArray& wrapped) {
+    if (kek.size() != 32)
+        return Error(ErrorCode::Internal, QStringLiteral("key encryption key is not 32 bytes"));
+    CipherCtx ctx(EVP_CIPHER_CTX_new());
+    if (!ctx)
+        return cryptoError(QStringLiteral("AES key unwrap"));
+    // The wrap modes are refused unless the caller opts in explicitly.
+    EVP_CIPHER_CTX_set_flags(ctx.get(), EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+    QByteArray key(wrapped.size() + 16, '\0');
+    int len = 0;
+    int total = 0;
+    if (EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_wrap_pad(), nullptr,
+                           reinterpret_cast<const unsigned char*>(kek.constData()), nullptr) != 1 ||
+        EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(key.data()), &len,
+                          reinterpret_cast<const unsigned char*>(wrapped.constData()),
+                          static_cast<int>(wrapped.size())) != 1)
+        return Error(ErrorCode::VerificationFailed,
+                     QStringLiteral("wrapped key does not unwrap: %1").arg(lastError()));
+    total = len;
+    if (EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(key.data()) + total,
+                            &len) != 1)
+        return Error(ErrorCode::VerificationFailed,
+                     QStringLiteral("wrapped key does not unwrap: %1").arg(lastError()));
+    key.resize(total + len);
+    return key;
+}
+
+Result<QByteArray> aesKeyCheckValue(const QByteArray& key) {
+    if (key.size() != 32)
+        return Error(ErrorCode::BadInput,
+                     QStringLiteral("image key is %1 bytes, not an AES-256 key").arg(key.size()));
+    CipherCtx ctx(EVP_CIPHER_CTX_new());
+    unsigned char zeros[16] = {};
+    unsigned char out[32] = {};
+    int len = 0;
+    if (!ctx ||
+        EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_ecb(), nullptr,
+                           reinterpret_cast<const unsigned char*>(key.constData()), nullptr) != 1 ||
+        EVP_CIPHER_CTX_set_padding(ctx.get(), 0) != 1 ||
+        EVP_EncryptUpdate(ctx.get(), out, &len, zeros, sizeof(zeros)) != 1 || len != 16)
+        return cryptoError(QStringLiteral("key check value"));
+    return QByteArray(reinterpret_cast<const char*>(out), 3);
+}
+
+QByteArray sha256(const QByteArray& bytes) {
+    unsigned char digest[32];
+    unsigned int size = 0;
+    EVP_Digest(bytes.constData(), size_t(bytes.size()), digest, &size, EVP_sha256(), nullptr);
+    return QByteArray(reinterpret_cast<const char*>(digest), 32);
+}
+
+Result<Cert> certificateFromDer(const QByteArray& der) {
+    auto p = reinterpret_cast<const unsigned char*>(der.constData());
+    Cert cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+    if (!cert || p != reinterpret_cast<const unsigned char*>(der.constData()) + der.size())
+        return Error(ErrorCode::BadInput,
+                     QStringLiteral("certificate is not one DER X.509 certificate"));
+    return cert;
+}
+
+Result<Cert> certificateFromPem(const QByteArray& pem) {
+    Bio bio(BIO_new_mem_buf(pem.constData(), static_cast<int>(pem.size())));
+    Cert cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+    if (!cert)
+        return Error(ErrorCode::BadInput,
+                     QStringLiteral("PEM certificate does not parse: %1").arg(lastError()));
+    return cert;
+}
+
+Result<QByteArray> certificateDer(X509* cert) {
+    int size = i2d_X509(cert, nullptr);
+    if (size <= 0)
+        return cryptoError(QStringLiteral("encoding a certificate"));
+    QByteArray der(size, '\0');
+    auto p = reinterpret_cast<unsigned char*>(der.data());
+    i2d_X509(cert, &p);
+    return der;
+}
+
+Result<QByteArray> certificatePem(X509* cert) {
+    Bio bio(BIO_new(BIO_s_mem()));
+    if (!bio || PEM_write_bio_X509(bio.get(), cert) != 1)
+        return cryptoError(QStringLiteral("encoding a certificate"));
+    return bioContents(bio.get());
+}
+
+Result<QByteArray> makeCsrDer(EVP_PKEY* key, const QString& commonName) {
+    Req req(X509_REQ_new());
+    if (!req)
+        return cryptoError(QStringLiteral("creating a CSR"));
+    X509_NAME* name = X509_REQ_get_subject_name(req.get());
+    QByteArray cn = commonName.toUtf8();
+    // An empty CN is not representable as an entry; the subject then stays empty.
+    if (!cn.isEmpty() &&
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                                   reinterpret_cast<const unsigned char*>(cn.constData()),
+                                   static_cast<int>(cn.size()), -1, 0) != 1)
+        return cryptoError(QStringLiteral("CSR subject"));
+    if (X509_REQ_set_version(req.get(), 0) != 1 || X509_REQ_set_pubkey(req.get(), key) != 1 ||
+        X509_REQ_sign(req.get(), key, EVP_sha256()) <= 0)
+        return cryptoError(QStringLiteral("signing the CSR"));
+    int size = i2d_X509_REQ(req.get(), nullptr);
+    if (size <= 0)
+        return cryptoError(QStringLiteral("encoding the CSR"));
+    QByteArray der(size, '\0');
+    auto p = reinterpret_cast<unsigned char*>(der.data());
+    i2d_X509_REQ(req.get(), &p);
+    return der;
+}
+
+bool samePublicKey(EVP_PKEY* a, EVP_PKEY* b) {
+    return a && b && EVP_PKEY_eq(a, b) == 1;
+}
+
+} // namespace keyline::sim::ossl

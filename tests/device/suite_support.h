@@ -1,0 +1,26 @@
+#pragma once
+
+// Helpers shared by every transport that runs protocol_suite.inc.
+#include "sim/simulator.h"
+
+#include <QStringList>
+#include <catch2/catch.hpp>
+
+namespace keyline::devicetest {
+
+// Options for one suite test: 2 ports, no delays (Timing::none()), the given faults. The
+// fixture puts the state directory in a QTemporaryDir it owns (stateDir stays empty here).
+inline keyline::sim::SimOptions suiteOptions(const QStringList& faults = {}) {
+    keyline::sim::SimOptions options;
+    options.ports = 2;
+    options.timing = keyline::sim::Timing::none();
+    options.replugDelay = std::chrono::milliseconds(20);
+    for (const QString& text : faults) {
+        auto spec = keyline::sim::parseFaultSpec(text);
+        REQUIRE(spec.ok());
+        options.faults.append(*spec);
+    }
+    return options;
+}
+
+} // namespace keyline::devicetest

@@ -1,0 +1,120 @@
+// The device protocol suite over Unix sockets: Simulator::startServing() in a temp socket dir.
+#include "flashing/device_client.h"
+#include "flashing/socket_transport.h"
+#include "sim/simulator.h"
+
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFileInfo>
+#include <QTemporaryDir>
+#include <catch2/catch.hpp>
+#include <thread>
+
+namespace {
+
+class LinkFixture {
+public:
+    explicit LinkFixture(keyline::sim::SimOptions options)
+        : m_options(std::move(options)) {
+        REQUIRE(m_stateDir.isValid());
+        REQUIRE(m_socketDir.isValid());
+        if (m_options.stateDir.isEmpty())
+            m_options.stateDir = m_stateDir.path();
+        // Unix socket paths are limited to 107 bytes: keep them short, under /tmp.
+        m_options.socketDir = m_socketDir.path();
+        start();
+    }
+
+    std::unique_ptr<keyline::flashing::Transport> openTransport(int port = 1) {
+        keyline::flashing::PortInfo info;
+        info.endpoint = QStringLiteral("sim:port-%1").arg(port, 2, 10, QLatin1Char('0'));
+        info.kind = QStringLiteral("sim");
+        info.address = m_simulator->socketPath(port);
+        auto transport = keyline::flashing::SocketTransport::connect(info);
+        if (!transport)
+            return nullptr;
+        return std::move(*transport);
+    }
+
+    std::unique_ptr<keyline::flashing::DeviceClient> connect(int port = 1) {
+        auto transport = openTransport(port);
+        if (!transport)
+            return nullptr;
+        return std::make_unique<keyline::flashing::DeviceClient>(std::move(transport));
+    }
+
+    keyline::sim::Simulator& simulator() { return *m_simulator; }
+
+    void restart() {
+        m_simulator.reset();
+        start();
+    }
+
+    QString socketDir() const { return m_socketDir.path(); }
+
+private:
+    void start() {
+        m_simulator = std::make_unique<keyline::sim::Simulator>(m_options);
+        auto served = m_simulator->startServing();
+        INFO((served.ok() ? QString() : served.error().toString()).toStdString());
+        REQUIRE(served.ok());
+    }
+
+    keyline::sim::SimOptions m_options;
+    QTemporaryDir m_stateDir;
+    QTemporaryDir m_socketDir{QStringLiteral("/tmp/kls-XXXXXX")};
+    std::unique_ptr<keyline::sim::Simulator> m_simulator;
+};
+
+} // namespace
+
+#include "protocol_suite.inc"
+
+TEST_CASE("socket files exist only while a device is in the port", "[device][socket]") {
+    keyline::sim::SimOptions options = keyline::devicetest::suiteOptions();
+    options.devicesPerPort = 2;
+    options.replugDelay = std::chrono::milliseconds(300);
+    LinkFixture f(options);
+    const QString path = QDir(f.socketDir()).filePath(QStringLiteral("port-01.sock"));
+    CHECK(QFileInfo::exists(path));
+    auto client = f.connect();
+    REQUIRE(client->factoryLock().ok());
+    client.reset();
+    bool sawEmpty = false;
+    bool sawBack = false;
+    for (int i = 0; i < 300 && !sawBack; ++i) {
+        const bool exists = QFileInfo::exists(path);
+        sawEmpty = sawEmpty || !exists;
+        sawBack = sawEmpty && exists;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CHECK(sawEmpty);
+    CHECK(sawBack);
+}
+
+TEST_CASE("stopping the simulator removes its socket files", "[device][socket]") {
+    QString path;
+    QString dir;
+    {
+        LinkFixture f(keyline::devicetest::suiteOptions());
+        dir = f.socketDir();
+        path = QDir(dir).filePath(QStringLiteral("port-02.sock"));
+        CHECK(QFileInfo::exists(path));
+        f.simulator().stop();
+        for (int i = 0; i < 100 && QFileInfo::exists(path); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        CHECK_FALSE(QFileInfo::exists(path));
+    }
+}
+
+TEST_CASE("realistic timing makes the device take its time", "[device][socket][timing]") {
+    keyline::sim::SimOptions options = keyline::devicetest::suiteOptions();
+    options.timing = keyline::sim::Timing::realistic();
+    options.timing.signature = std::chrono::milliseconds(80);
+    LinkFixture f(options);
+    auto client = f.connect();
+    QElapsedTimer timer;
+    timer.start();
+    REQUIRE(client->challenge(QByteArray(16, 'n')).ok());
+    CHECK(timer.elapsed() >= 75);
+}

@@ -1,0 +1,174 @@
+// FlashWriter against the virtual wearable over its Unix socket: transfer, resume, damaged
+// chunks, interrupted commits, cancellation and "ensure" semantics.
+#include "flashing/flash_writer.h"
+#include "flashing/socket_transport.h"
+#include "sim/simulator.h"
+
+#include <QTemporaryDir>
+#include <catch2/catch.hpp>
+
+using namespace keyline;
+using namespace keyline::flashing;
+using protocol::FlashState;
+
+namespace {
+
+struct SimOnSocket {
+    QTemporaryDir dir{QStringLiteral("/tmp/kl-fw-XXXXXX")};
+    std::unique_ptr<sim::Simulator> simulator;
+
+    explicit SimOnSocket(QList<sim::FaultSpec> faults = {}) {
+        sim::SimOptions o;
+        o.ports = 1;
+        o.stateDir = dir.filePath(QStringLiteral("state"));
+        o.socketDir = dir.filePath(QStringLiteral("s"));
+        o.timing = sim::Timing::none();
+        o.maxChunk = 64 * 1024;
+        o.faults = std::move(faults);
+        simulator = std::make_unique<sim::Simulator>(o);
+        REQUIRE(simulator->load().ok());
+        REQUIRE(simulator->startServing().ok());
+    }
+    ~SimOnSocket() { simulator->stop(); }
+
+    std::unique_ptr<DeviceClient> connect() {
+        PortInfo port{
+            QStringLiteral("sim:port-01"), QStringLiteral("sim"), {}, simulator->socketPath(1)};
+        auto transport = SocketTransport::connect(port);
+        REQUIRE(transport.ok());
+        return std::make_unique<DeviceClient>(std::move(*transport));
+    }
+};
+
+QByteArray makeImage(qsizetype size) {
+    QByteArray image(size, '\0');
+    for (qsizetype i = 0; i < size; ++i)
+        image[i] = char((i * 2654435761u) >> 11);
+    return image;
+}
+
+sim::FaultSpec fault(sim::FaultKind kind, QString argument = {}) {
+    return sim::FaultSpec{1, kind, std::move(argument)};
+}
+
+} // namespace
+
+TEST_CASE("flash writer: an image arrives whole and is installed", "[flash]") {
+    SimOnSocket sim;
+    auto client = sim.connect();
+    QByteArray image = makeImage(3 * 1024 * 1024 + 123); // not a multiple of the chunk size
+    std::uint64_t last = 0;
+    bool monotonic = true;
+    FlashWriter writer(*client, {16 * 1024, 4, 3});
+    auto status = writer.write(image, 64 * 1024, [&](std::uint64_t done, std::uint64_t total) {
+        monotonic = monotonic && done > last && total == std::uint64_t(image.size());
+        last = done;
+    });
+    REQUIRE(status.ok());
+    CHECK(status->state == FlashState::Installed);
+    CHECK(status->sha256 == sha256(image));
+    CHECK(monotonic);
+    CHECK(last == std::uint64_t(image.size()));
+    CHECK(writer.bytesSent() == std::uint64_t(image.size()));
+}
+
+TEST_CASE("flash writer: an installed image is not sent again", "[flash]") {
+    SimOnSocket sim;
+    QByteArray image = makeImage(200 * 1024);
+    {
+        auto client = sim.connect();
+        FlashWriter writer(*client);
+        REQUIRE(writer.write(image, 64 * 1024).ok());
+    }
+    auto client = sim.connect();
+    FlashWriter writer(*client);
+    auto again = writer.write(image, 64 * 1024);
+    REQUIRE(again.ok());
+    CHECK(again->state == FlashState::Installed);
+    CHECK(writer.bytesSent() == 0);
+
+    // A different image is sent in full.
+    QByteArray other = image;
+    other[5] = char(other[5] ^ 1);
+    FlashWriter third(*client);
+    REQUIRE(third.write(other, 64 * 1024).ok());
+    CHECK(third.bytesSent() == std::uint64_t(other.size()));
+}
+
+TEST_CASE("flash writer: a cable pulled mid-transfer resumes from the last good offset",
+          "[flash]") {
+    SimOnSocket sim({fault(sim::FaultKind::DisconnectAfterBytes, QStringLiteral("2600000"))});
+    QByteArray image = makeImage(4 * 1024 * 1024);
+    {
+        auto client = sim.connect();
+        FlashWriter writer(*client);
+        auto cut = writer.write(image, 64 * 1024);
+        REQUIRE_FALSE(cut.ok());
+        CHECK(cut.error().code() == ErrorCode::Disconnected);
+    }
+    auto client = sim.connect();
+    auto before = client->flashStatus();
+    REQUIRE(before.ok());
+    CHECK(before->state == FlashState::Receiving);
+    CHECK(before->offset > 0);
+    FlashWriter writer(*client);
+    auto done = writer.write(image, 64 * 1024);
+    REQUIRE(done.ok());
+    CHECK(done->state == FlashState::Installed);
+    CHECK(writer.bytesSent() == std::uint64_t(image.size()) - before->offset);
+    CHECK(writer.bytesSent() < std::uint64_t(image.size()));
+}
+
+TEST_CASE("flash writer: a chunk damaged in transit is sent again", "[flash]") {
+    SimOnSocket sim({fault(sim::FaultKind::CorruptChunk, QStringLiteral("3"))});
+    auto client = sim.connect();
+    QByteArray image = makeImage(1024 * 1024);
+    FlashWriter writer(*client, {32 * 1024, 4, 3});
+    auto status = writer.write(image, 64 * 1024);
+    REQUIRE(status.ok());
+    CHECK(status->state == FlashState::Installed);
+    CHECK(status->sha256 == sha256(image));
+    CHECK(writer.bytesSent() > std::uint64_t(image.size())); // the damaged region went twice
+}
+
+TEST_CASE("flash writer: a commit cut by power loss is completed without re-sending", "[flash]") {
+    SimOnSocket sim({fault(sim::FaultKind::BrownoutAtCommit)});
+    QByteArray image = makeImage(512 * 1024);
+    {
+        auto client = sim.connect();
+        FlashWriter writer(*client);
+        auto cut = writer.write(image, 64 * 1024);
+        REQUIRE_FALSE(cut.ok());
+        CHECK(cut.error().code() == ErrorCode::Disconnected);
+    }
+    auto client = sim.connect();
+    auto st = client->flashStatus();
+    REQUIRE(st.ok());
+    CHECK(st->state == FlashState::Interrupted);
+    FlashWriter writer(*client);
+    auto done = writer.write(image, 64 * 1024);
+    REQUIRE(done.ok());
+    CHECK(done->state == FlashState::Installed);
+    CHECK(writer.bytesSent() == 0);
+}
+
+TEST_CASE("flash writer: cancellation stops the transfer with a clear error", "[flash]") {
+    SimOnSocket sim;
+    auto client = sim.connect();
+    std::atomic<bool> cancel{false};
+    FlashWriter writer(*client, {16 * 1024, 2, 3});
+    auto r = writer.write(
+        makeImage(2 * 1024 * 1024), 64 * 1024,
+        [&](std::uint64_t done, std::uint64_t) { cancel = done >= 256 * 1024; }, &cancel);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code() == ErrorCode::Refused);
+    CHECK(r.error().message().contains(QStringLiteral("cancelled")));
+}
+
+TEST_CASE("flash writer: nonsense arguments are refused before anything is sent", "[flash]") {
+    SimOnSocket sim;
+    auto client = sim.connect();
+    FlashWriter writer(*client, {100, 4, 3});
+    CHECK(writer.write(QByteArray(), 64 * 1024).error().code() == ErrorCode::InvalidArgument);
+    CHECK(writer.write(makeImage(4096), 64 * 1024).error().code() == ErrorCode::InvalidArgument);
+}
