@@ -1,6 +1,7 @@
 #include "station/port_providers.h"
 
 #include "flashing/socket_transport.h"
+#include "flashing/usb_transport.h"
 
 namespace keyline::station {
 
@@ -10,6 +11,9 @@ makePortProviders(const StationConfig& config) {
     for (const QString& kind : config.transports) {
         if (kind == QLatin1String("sim"))
             providers.push_back(std::make_unique<flashing::SocketPortProvider>(config.socketDir));
+        else if (kind == QLatin1String("usb"))
+            providers.push_back(std::make_unique<flashing::UsbPortProvider>(
+                flashing::UsbIds{config.usbVendorId, config.usbProductId}));
     }
     return providers;
 }
