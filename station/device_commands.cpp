@@ -102,6 +102,38 @@ QJsonObject toJson(const Identified& r) {
     return o;
 }
 
+// Columns as wide as their widest cell, so long hardware strings do not break the layout.
+void printTable(Cli& cli, const QList<Identified>& results) {
+    const QStringList header{QStringLiteral("PORT"),     QStringLiteral("RESULT"),
+                             QStringLiteral("CHIP UID"), QStringLiteral("HARDWARE"),
+                             QStringLiteral("BOOT ROM"), QStringLiteral("STATE"),
+                             QStringLiteral("HOLDS")};
+    QList<QStringList> rows{header};
+    for (const auto& r : results) {
+        QStringList row{r.port.endpoint,
+                        r.problem.isEmpty() ? QStringLiteral("PASS") : QStringLiteral("FAIL")};
+        if (r.info)
+            row << QString::fromLatin1(r.info->chipUid.toHex()) << r.info->hardwareRevision
+                << r.info->bootRomVersion << protocol::lifecycleName(r.info->lifecycle)
+                << provisionedText(*r.info);
+        rows.append(row);
+    }
+    QList<qsizetype> widths(header.size(), 0);
+    for (const auto& row : rows)
+        for (qsizetype i = 0; i < row.size(); ++i)
+            widths[i] = std::max(widths[i], row[i].size());
+    for (qsizetype n = 0; n < rows.size(); ++n) {
+        const QStringList& row = rows[n];
+        QString line;
+        for (qsizetype i = 0; i < row.size(); ++i)
+            line += row[i].leftJustified(widths[i] + 2);
+        cli.out << line.trimmed() << "\n";
+        if (n > 0 && !results[n - 1].problem.isEmpty())
+            cli.out << QString(widths[0] + 2, QLatin1Char(' '))
+                    << "reason: " << results[n - 1].problem << "\n";
+    }
+}
+
 int listDevices(Cli& cli, StationContext& station, bool json) {
     QStringList problems;
     QList<flashing::PortInfo> ports = station.scanPorts(&problems);
@@ -166,22 +198,7 @@ int identifyDevices(Cli& cli, StationContext& station, const QStringList& only, 
         cli.out << QJsonDocument(QJsonObject{{QStringLiteral("devices"), array}})
                        .toJson(QJsonDocument::Indented);
     } else {
-        cli.out << QStringLiteral("PORT").leftJustified(14) << " RESULT "
-                << QStringLiteral("CHIP UID").leftJustified(33)
-                << " HW   BOOT ROM  STATE    HOLDS\n";
-        for (const auto& r : results) {
-            cli.out << r.port.endpoint.leftJustified(14) << " "
-                    << (r.problem.isEmpty() ? "PASS  " : "FAIL  ") << " ";
-            if (r.info)
-                cli.out << QString::fromLatin1(r.info->chipUid.toHex()).leftJustified(33) << " "
-                        << r.info->hardwareRevision.leftJustified(4) << " "
-                        << r.info->bootRomVersion.leftJustified(9) << " "
-                        << protocol::lifecycleName(r.info->lifecycle).leftJustified(8) << " "
-                        << provisionedText(*r.info);
-            cli.out << "\n";
-            if (!r.problem.isEmpty())
-                cli.out << "               reason: " << r.problem << "\n";
-        }
+        printTable(cli, results);
     }
     if (!authenticator)
         return cli.fail(3, auth.error().toString() +
