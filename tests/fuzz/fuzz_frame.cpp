@@ -11,8 +11,7 @@ using namespace keyline::protocol;
 
 namespace {
 
-void decodeEveryMessage(const QByteArray& payload)
-{
+void decodeEveryMessage(const QByteArray& payload) {
     (void)ErrorResponse::decode(payload);
     (void)IdentifyInfo::decode(payload);
     (void)ChallengeRequest::decode(payload);
@@ -40,10 +39,9 @@ void decodeEveryMessage(const QByteArray& payload)
 
 } // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
-{
-    const QByteArray bytes = QByteArray::fromRawData(reinterpret_cast<const char*>(data),
-                                                     static_cast<qsizetype>(size));
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const QByteArray bytes =
+        QByteArray::fromRawData(reinterpret_cast<const char*>(data), static_cast<qsizetype>(size));
     decodeEveryMessage(bytes);
     if (auto frame = decodeFrame(bytes); frame.ok()) {
         decodeEveryMessage(frame->payload);
