@@ -17,18 +17,26 @@ QByteArray sha256(const QByteArray& data) {
     return out;
 }
 
+FlashImage FlashImage::of(QByteArray bytes) {
+    QByteArray digest = flashing::sha256(bytes);
+    return FlashImage{std::move(bytes), std::move(digest)};
+}
+
 FlashWriter::FlashWriter(DeviceClient& client, FlashOptions options)
     : m_client(client)
     , m_options(options) {}
 
-Result<FlashStatusResponse> FlashWriter::write(const QByteArray& image,
+Result<FlashStatusResponse> FlashWriter::write(const FlashImage& flashImage,
                                                std::uint32_t deviceMaxChunk,
                                                const FlashProgressFn& progress,
                                                const std::atomic<bool>* cancel) {
     m_bytesSent = 0;
+    const QByteArray& image = flashImage.bytes;
+    const QByteArray& digest = flashImage.sha256;
     if (image.isEmpty())
         return Error(ErrorCode::InvalidArgument, QStringLiteral("flash image is empty"));
-    const QByteArray digest = sha256(image);
+    if (digest.size() != kSha256Size)
+        return Error(ErrorCode::InvalidArgument, QStringLiteral("flash image has no SHA-256"));
     const auto total = std::uint64_t(image.size());
 
     KL_TRY_ASSIGN(FlashStatusResponse status, m_client.flashStatus());

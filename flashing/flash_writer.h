@@ -17,6 +17,13 @@ struct FlashOptions {
     int retries = 3;
 };
 
+// An image and its SHA-256, hashed once (per order, not per device).
+struct FlashImage {
+    QByteArray bytes;
+    QByteArray sha256;
+    static FlashImage of(QByteArray bytes);
+};
+
 // Called after every acknowledged chunk with bytes acknowledged and the image size.
 using FlashProgressFn = std::function<void(std::uint64_t done, std::uint64_t total)>;
 
@@ -27,7 +34,7 @@ class FlashWriter {
 public:
     FlashWriter(DeviceClient& client, FlashOptions options = {});
 
-    Result<protocol::FlashStatusResponse> write(const QByteArray& image,
+    Result<protocol::FlashStatusResponse> write(const FlashImage& image,
                                                 std::uint32_t deviceMaxChunk,
                                                 const FlashProgressFn& progress = {},
                                                 const std::atomic<bool>* cancel = nullptr);

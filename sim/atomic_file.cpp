@@ -32,7 +32,8 @@ Result<void> syncDirectory(const QString& directory) {
     return success();
 }
 
-Result<void> writeFileAtomically(const QString& path, const QByteArray& bytes, bool privateFile) {
+Result<void> writeFileAtomically(const QString& path, const QByteArray& bytes, bool privateFile,
+                                 Durability durability) {
     const QString temp = path + QStringLiteral(".tmp");
     const QByteArray tempName = QFile::encodeName(temp);
     int fd = ::open(tempName.constData(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
@@ -54,7 +55,7 @@ Result<void> writeFileAtomically(const QString& path, const QByteArray& bytes, b
         p += n;
         left -= n;
     }
-    if (::fsync(fd) != 0) {
+    if (durability == Durability::Host && ::fsync(fd) != 0) {
         int err = errno;
         ::close(fd);
         ::unlink(tempName.constData());
@@ -66,6 +67,8 @@ Result<void> writeFileAtomically(const QString& path, const QByteArray& bytes, b
         ::unlink(tempName.constData());
         return ioError(QStringLiteral("cannot replace"), path, err);
     }
+    if (durability == Durability::Process)
+        return success();
     return syncDirectory(QFileInfo(path).absolutePath());
 }
 

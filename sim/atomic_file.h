@@ -9,10 +9,15 @@
 // version, never half of one, because a killed simulator must look like a device that lost power.
 namespace keyline::sim {
 
-// Writes `bytes` to "<path>.tmp", fsyncs it, renames it over `path` and fsyncs the directory.
-// `privateFile` makes the file mode 0600 (it holds key material).
+// What a write must survive. The virtual device models its own power loss (faults), so what
+// it must survive is the simulator process being killed: the page cache outlives the process.
+// Host means the host losing power too (fsync), for state that is rare and precious.
+enum class Durability { Process, Host };
+
+// Writes `bytes` to "<path>.tmp" and renames it over `path`; with Durability::Host it also
+// fsyncs the file and the directory. `privateFile` makes the file mode 0600 (key material).
 Result<void> writeFileAtomically(const QString& path, const QByteArray& bytes,
-                                 bool privateFile = true);
+                                 bool privateFile = true, Durability durability = Durability::Host);
 
 Result<QByteArray> readWholeFile(const QString& path);
 

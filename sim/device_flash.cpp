@@ -1,10 +1,12 @@
 // Flash transfer and install. Chunks are written in place with pwrite; the durable offset is
 // recorded every kDurableStep bytes, when the image is complete, at commit and when the link
-// drops, so the hot path costs one pwrite per chunk and an fsync per MiB at most.
+// drops, so the hot path costs one pwrite per chunk and a small state file per MiB. Nothing is
+// fsynced: the device models its own power loss, and both the image and its record survive the
+// simulator being killed (docs/wearable-sim.md, "Persistence").
 #include "sim/atomic_file.h"
 #include "sim/device.h"
+#include "flashing/flash_writer.h"
 
-#include <QCryptographicHash>
 #include <QFile>
 #include <QFileInfo>
 #include <cerrno>
@@ -26,9 +28,11 @@ QByteArray fileSha256(const QString& path) {
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly))
         return {};
-    QCryptographicHash hash(QCryptographicHash::Sha256);
-    hash.addData(&file);
-    return hash.result();
+    uchar* mapped = file.size() > 0 ? file.map(0, file.size()) : nullptr;
+    if (!mapped)
+        return file.size() == 0 ? flashing::sha256({}) : QByteArray();
+    return flashing::sha256(
+        QByteArray::fromRawData(reinterpret_cast<const char*>(mapped), qsizetype(file.size())));
 }
 
 } // namespace
@@ -79,9 +83,6 @@ Result<void> VirtualDevice::openReceivingImage(bool truncate) {
 }
 
 Result<void> VirtualDevice::makeReceivedBytesDurable() {
-    if (m_imageFd >= 0 && ::fdatasync(m_imageFd) != 0)
-        return Error(ErrorCode::Io, QStringLiteral("cannot sync %1: %2")
-                                        .arg(m_store.receivingImagePath(), systemErrorText(errno)));
     FlashRecord next = m_flash;
     next.durableOffset = m_receivedOffset;
     if (m_receivedOffset == m_flash.totalSize && m_flash.transfer == FlashState::Receiving)
@@ -261,8 +262,6 @@ Reply VirtualDevice::flashCommit(const QByteArray& payload) {
         reply.payload = currentFlashStatus().encode();
         return reply;
     }
-    if (m_imageFd >= 0)
-        ::fdatasync(m_imageFd);
     const QByteArray actual = fileSha256(receiving);
     if (actual != m_flash.sha256) {
         // The bytes are wrong: drop the transfer so that flash-begin starts over.

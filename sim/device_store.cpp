@@ -30,8 +30,10 @@ Result<QJsonObject> readJsonObject(const QString& path) {
     return doc.object();
 }
 
-Result<void> writeJsonObject(const QString& path, const QJsonObject& object) {
-    return writeFileAtomically(path, QJsonDocument(object).toJson(QJsonDocument::Indented), true);
+Result<void> writeJsonObject(const QString& path, const QJsonObject& object,
+                             Durability durability = Durability::Host) {
+    return writeFileAtomically(path, QJsonDocument(object).toJson(QJsonDocument::Indented), true,
+                               durability);
 }
 
 } // namespace
@@ -117,7 +119,10 @@ Result<void> DeviceStore::saveFlash(const FlashRecord& r) const {
         {QStringLiteral("installedSize"), QString::number(r.installedSize)},
         {QStringLiteral("installedSha256"), QString::fromLatin1(r.installedSha256.toHex())},
     };
-    return writeJsonObject(QDir(m_directory).filePath(QStringLiteral("flash.json")), o);
+    // The flash record moves with the image bytes, which are not fsynced either: both survive
+    // the simulator being killed, which is the power loss the virtual device models.
+    return writeJsonObject(QDir(m_directory).filePath(QStringLiteral("flash.json")), o,
+                           Durability::Process);
 }
 
 } // namespace keyline::sim

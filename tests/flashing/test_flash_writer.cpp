@@ -40,11 +40,12 @@ struct SimOnSocket {
     }
 };
 
-QByteArray makeImage(qsizetype size) {
+FlashImage makeImage(qsizetype size)
+{
     QByteArray image(size, '\0');
     for (qsizetype i = 0; i < size; ++i)
         image[i] = char((i * 2654435761u) >> 11);
-    return image;
+    return FlashImage::of(image);
 }
 
 sim::FaultSpec fault(sim::FaultKind kind, QString argument = {}) {
@@ -56,25 +57,25 @@ sim::FaultSpec fault(sim::FaultKind kind, QString argument = {}) {
 TEST_CASE("flash writer: an image arrives whole and is installed", "[flash]") {
     SimOnSocket sim;
     auto client = sim.connect();
-    QByteArray image = makeImage(3 * 1024 * 1024 + 123); // not a multiple of the chunk size
+    FlashImage image = makeImage(3 * 1024 * 1024 + 123); // not a multiple of the chunk size
     std::uint64_t last = 0;
     bool monotonic = true;
     FlashWriter writer(*client, {16 * 1024, 4, 3});
     auto status = writer.write(image, 64 * 1024, [&](std::uint64_t done, std::uint64_t total) {
-        monotonic = monotonic && done > last && total == std::uint64_t(image.size());
+        monotonic = monotonic && done > last && total == std::uint64_t(image.bytes.size());
         last = done;
     });
     REQUIRE(status.ok());
     CHECK(status->state == FlashState::Installed);
-    CHECK(status->sha256 == sha256(image));
+    CHECK(status->sha256 == sha256(image.bytes));
     CHECK(monotonic);
-    CHECK(last == std::uint64_t(image.size()));
-    CHECK(writer.bytesSent() == std::uint64_t(image.size()));
+    CHECK(last == std::uint64_t(image.bytes.size()));
+    CHECK(writer.bytesSent() == std::uint64_t(image.bytes.size()));
 }
 
 TEST_CASE("flash writer: an installed image is not sent again", "[flash]") {
     SimOnSocket sim;
-    QByteArray image = makeImage(200 * 1024);
+    FlashImage image = makeImage(200 * 1024);
     {
         auto client = sim.connect();
         FlashWriter writer(*client);
@@ -88,17 +89,18 @@ TEST_CASE("flash writer: an installed image is not sent again", "[flash]") {
     CHECK(writer.bytesSent() == 0);
 
     // A different image is sent in full.
-    QByteArray other = image;
-    other[5] = char(other[5] ^ 1);
+    QByteArray otherBytes = image.bytes;
+    otherBytes[5] = char(otherBytes[5] ^ 1);
+    FlashImage other = FlashImage::of(otherBytes);
     FlashWriter third(*client);
     REQUIRE(third.write(other, 64 * 1024).ok());
-    CHECK(third.bytesSent() == std::uint64_t(other.size()));
+    CHECK(third.bytesSent() == std::uint64_t(otherBytes.size()));
 }
 
 TEST_CASE("flash writer: a cable pulled mid-transfer resumes from the last good offset",
           "[flash]") {
     SimOnSocket sim({fault(sim::FaultKind::DisconnectAfterBytes, QStringLiteral("2600000"))});
-    QByteArray image = makeImage(4 * 1024 * 1024);
+    FlashImage image = makeImage(4 * 1024 * 1024);
     {
         auto client = sim.connect();
         FlashWriter writer(*client);
@@ -115,25 +117,25 @@ TEST_CASE("flash writer: a cable pulled mid-transfer resumes from the last good 
     auto done = writer.write(image, 64 * 1024);
     REQUIRE(done.ok());
     CHECK(done->state == FlashState::Installed);
-    CHECK(writer.bytesSent() == std::uint64_t(image.size()) - before->offset);
-    CHECK(writer.bytesSent() < std::uint64_t(image.size()));
+    CHECK(writer.bytesSent() == std::uint64_t(image.bytes.size()) - before->offset);
+    CHECK(writer.bytesSent() < std::uint64_t(image.bytes.size()));
 }
 
 TEST_CASE("flash writer: a chunk damaged in transit is sent again", "[flash]") {
     SimOnSocket sim({fault(sim::FaultKind::CorruptChunk, QStringLiteral("3"))});
     auto client = sim.connect();
-    QByteArray image = makeImage(1024 * 1024);
+    FlashImage image = makeImage(1024 * 1024);
     FlashWriter writer(*client, {32 * 1024, 4, 3});
     auto status = writer.write(image, 64 * 1024);
     REQUIRE(status.ok());
     CHECK(status->state == FlashState::Installed);
-    CHECK(status->sha256 == sha256(image));
-    CHECK(writer.bytesSent() > std::uint64_t(image.size())); // the damaged region went twice
+    CHECK(status->sha256 == sha256(image.bytes));
+    CHECK(writer.bytesSent() > std::uint64_t(image.bytes.size())); // the damaged region went twice
 }
 
 TEST_CASE("flash writer: a commit cut by power loss is completed without re-sending", "[flash]") {
     SimOnSocket sim({fault(sim::FaultKind::BrownoutAtCommit)});
-    QByteArray image = makeImage(512 * 1024);
+    FlashImage image = makeImage(512 * 1024);
     {
         auto client = sim.connect();
         FlashWriter writer(*client);
@@ -169,6 +171,8 @@ TEST_CASE("flash writer: nonsense arguments are refused before anything is sent"
     SimOnSocket sim;
     auto client = sim.connect();
     FlashWriter writer(*client, {100, 4, 3});
-    CHECK(writer.write(QByteArray(), 64 * 1024).error().code() == ErrorCode::InvalidArgument);
+    CHECK(writer.write(FlashImage{}, 64 * 1024).error().code() == ErrorCode::InvalidArgument);
+    CHECK(writer.write(FlashImage{QByteArray(4096, 'x'), {}}, 64 * 1024).error().code() ==
+          ErrorCode::InvalidArgument);
     CHECK(writer.write(makeImage(4096), 64 * 1024).error().code() == ErrorCode::InvalidArgument);
 }
