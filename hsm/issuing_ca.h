@@ -1,0 +1,43 @@
+#pragma once
+
+// The station's issuing CA: device TLS client certificates, signed inside the HSM.
+// Profile: docs/certificate-profile.md.
+
+#include "hsm/csr_check.h"
+#include "hsm/x509_sign.h"
+
+#include <memory>
+
+namespace keyline::hsm {
+
+struct DeviceCertificateProfile {
+    QString customerId;      // subject O
+    QString environment;     // subject OU: "dev" or "prod"
+    int validityDays = 3650; // clamped to the CA certificate's notAfter
+};
+
+class IssuingCa {
+public:
+    // `signer` holds the CA key (Hsm::signer(issuing CA URI)); `caCertificateDer` is its
+    // certificate. Checks the certificate is a CA for key-cert signing, that the signer's key is
+    // the certificate's, and that a test signature verifies.
+    static Result<std::unique_ptr<IssuingCa>> create(std::shared_ptr<const Signer> signer,
+                                                     const QByteArray& caCertificateDer);
+
+    // DER of a new certificate for a checked CSR. Thread-safe.
+    Result<QByteArray> issue(const CheckedCsr& csr, const DeviceCertificateProfile& profile) const;
+
+    // checkDeviceCsr() then issue(): the engineer tool's one call.
+    Result<QByteArray> issueFromCsr(const QByteArray& csr, const QString& expectedDeviceId,
+                                    const DeviceCertificateProfile& profile) const;
+
+    const QByteArray& caCertificateDer() const { return m_caDer; }
+
+private:
+    IssuingCa() = default;
+    std::shared_ptr<const Signer> m_signer;
+    QByteArray m_caDer;
+    X509Ptr m_ca;
+};
+
+} // namespace keyline::hsm

@@ -1,0 +1,183 @@
+#include "hsm/pkcs11_hsm.h"
+
+#include "hsm/ec_util.h"
+#include "hsm/image_key_wrap.h"
+#include "hsm/key_inventory.h"
+#include "hsm/key_objects.h"
+#include "hsm/pool_signer.h"
+
+#include <QFile>
+#include <algorithm>
+
+namespace keyline::hsm {
+
+Result<std::unique_ptr<Pkcs11Hsm>> Pkcs11Hsm::open(const HsmConfig& config) {
+    if (!config.softhsmConfig.isEmpty())
+        qputenv("SOFTHSM2_CONF", QFile::encodeName(config.softhsmConfig));
+    std::unique_ptr<Pkcs11Hsm> h(new Pkcs11Hsm);
+    h->m_token = config.tokenLabel;
+    // Our handle first: it initialises the module with CKF_OS_LOCKING_OK. pkcs11-helper passes
+    // no arguments to C_Initialize, and SoftHSM2 then turns its locking off, which crashes
+    // parallel signing; loaded second, the helper finds the module initialised and shares it.
+    KL_TRY_ASSIGN(h->m_module, Module::load(config.modulePath));
+    KL_TRY_ASSIGN(h->m_helper, HelperContext::open(config.modulePath, config.pin));
+    KL_TRY_ASSIGN(const QStringList labels, h->m_helper->tokenLabels());
+    if (!labels.contains(config.tokenLabel))
+        return Error(
+            ErrorCode::EnvironmentNotReady,
+            QStringLiteral("no token labelled '%1' in PKCS#11 module '%2' (tokens present: "
+                           "%3): connect the HSM, or for development run 'keyline hsm "
+                           "init-dev', or set [hsm] token")
+                .arg(config.tokenLabel, config.modulePath,
+                     labels.isEmpty() ? QStringLiteral("none")
+                                      : labels.join(QStringLiteral(", "))));
+    KL_TRY_ASSIGN(const Module::TokenSlot slot, h->m_module->findToken(config.tokenLabel));
+    KL_TRY_ASSIGN(QByteArray pin, config.pin.resolve(config.tokenLabel));
+    auto pool = SessionPool::open(h->m_module, slot, pin, config.maxSessions);
+    pin.fill('\0');
+    if (!pool.ok())
+        return std::move(pool).error();
+    h->m_pool = std::move(pool).value();
+    return h;
+}
+
+Pkcs11Hsm::~Pkcs11Hsm() = default;
+
+KeyUri Pkcs11Hsm::uriFor(const QString& label, const QString& type) const {
+    KeyUri u;
+    u.token = m_token;
+    u.object = label;
+    u.type = type;
+    return u;
+}
+
+Result<void> Pkcs11Hsm::checkToken(const KeyUri& key) const {
+    if (!key.token.isEmpty() && key.token != m_token)
+        return Error(ErrorCode::EnvironmentNotReady,
+                     QStringLiteral("key '%1' is configured on token '%2' but the station uses "
+                                    "token '%3': fix the key URI or [hsm] token")
+                         .arg(key.object, key.token, m_token));
+    return success();
+}
+
+Result<CK_OBJECT_HANDLE> Pkcs11Hsm::find(SessionLease& s, const KeyUri& key, CK_OBJECT_CLASS cls) {
+    KL_TRY(checkToken(key));
+    KL_TRY_ASSIGN(const auto found, findOne(s, {cls, key.object, key.id}));
+    if (!found) {
+        const char* what = cls == CKO_PRIVATE_KEY   ? "private key"
+                           : cls == CKO_SECRET_KEY  ? "secret key"
+                           : cls == CKO_CERTIFICATE ? "certificate"
+                                                    : "public key";
+        return Error(ErrorCode::EnvironmentNotReady,
+                     QStringLiteral("%1 '%2' is not on token '%3': for development run 'keyline "
+                                    "hsm init-dev'; in production run the key ceremony "
+                                    "(docs/key-inventory.md)")
+                         .arg(QLatin1String(what), key.object, m_token));
+    }
+    return *found;
+}
+
+Result<std::vector<KeyInfo>> Pkcs11Hsm::listKeys() {
+    KL_TRY_ASSIGN(SessionLease s, m_pool->acquire());
+    std::vector<KeyInfo> out;
+    for (CK_OBJECT_CLASS cls :
+         {CK_OBJECT_CLASS(CKO_PRIVATE_KEY), CK_OBJECT_CLASS(CKO_SECRET_KEY)}) {
+        KL_TRY_ASSIGN(const auto handles, findObjects(s, {cls, {}, {}}));
+        for (CK_OBJECT_HANDLE h : handles) {
+            KeyInfo k;
+            k.keyClass =
+                cls == CKO_PRIVATE_KEY ? QStringLiteral("private") : QStringLiteral("secret");
+            KL_TRY_ASSIGN(const QByteArray label, getAttribute(s, h, CKA_LABEL));
+            k.label = QString::fromUtf8(label);
+            k.id = getAttribute(s, h, CKA_ID).valueOr({});
+            KL_TRY_ASSIGN(const CK_ULONG type, getUlong(s, h, CKA_KEY_TYPE));
+            if (type == CKK_EC) {
+                const QByteArray params = getAttribute(s, h, CKA_EC_PARAMS).valueOr({});
+                k.type = params == p256Params() ? QStringLiteral("EC P-256") : QStringLiteral("EC");
+            } else if (type == CKK_AES) {
+                const CK_ULONG len = getUlong(s, h, CKA_VALUE_LEN).valueOr(0);
+                k.type = QStringLiteral("AES-%1").arg(len * 8);
+            } else {
+                k.type = QStringLiteral("key type 0x%1").arg(qulonglong(type), 0, 16);
+            }
+            k.sensitive = getBool(s, h, CKA_SENSITIVE).valueOr(false);
+            k.extractable = getBool(s, h, CKA_EXTRACTABLE).valueOr(true);
+            k.alwaysSensitive = getBool(s, h, CKA_ALWAYS_SENSITIVE).valueOr(false);
+            k.neverExtractable = getBool(s, h, CKA_NEVER_EXTRACTABLE).valueOr(false);
+            if (!k.id.isEmpty()) {
+                KL_TRY_ASSIGN(const auto certs, findObjects(s, {CKO_CERTIFICATE, {}, k.id}));
+                k.hasCertificate = !certs.empty();
+            }
+            const KeySpec* spec = findKeySpec(k.label);
+            k.purpose = spec ? spec->purpose : QStringLiteral("(not in the inventory)");
+            k.uri = uriFor(k.label, k.keyClass).toString();
+            out.push_back(std::move(k));
+        }
+    }
+    std::sort(out.begin(), out.end(),
+              [](const KeyInfo& a, const KeyInfo& b) { return a.label < b.label; });
+    return out;
+}
+
+Result<QByteArray> Pkcs11Hsm::publicKey(const KeyUri& key) {
+    KL_TRY_ASSIGN(SessionLease s, m_pool->acquire());
+    KL_TRY(checkToken(key));
+    KL_TRY_ASSIGN(const auto pub, findOne(s, {CKO_PUBLIC_KEY, key.object, key.id}));
+    if (pub) {
+        KL_TRY_ASSIGN(const QByteArray point, ecPublicPoint(s, *pub));
+        return p256SpkiFromPoint(point);
+    }
+    // A key imported in a ceremony may have only its certificate beside it.
+    return Error(ErrorCode::EnvironmentNotReady,
+                 QStringLiteral("public key '%1' is not on token '%2': run 'keyline hsm init-dev' "
+                                "(development) or import it (docs/key-inventory.md)")
+                     .arg(key.object, m_token));
+}
+
+Result<std::shared_ptr<Signer>> Pkcs11Hsm::signer(const KeyUri& key) {
+    CK_OBJECT_HANDLE priv = CK_INVALID_HANDLE;
+    {
+        KL_TRY_ASSIGN(SessionLease s, m_pool->acquire());
+        KL_TRY_ASSIGN(priv, find(s, key, CKO_PRIVATE_KEY));
+        KL_TRY_ASSIGN(const CK_ULONG type, getUlong(s, priv, CKA_KEY_TYPE));
+        KL_TRY_ASSIGN(const bool canSign, getBool(s, priv, CKA_SIGN));
+        if (type != CKK_EC || !canSign)
+            return Error(ErrorCode::EnvironmentNotReady,
+                         QStringLiteral("key '%1' is not an EC signing key").arg(key.object));
+    }
+    KL_TRY_ASSIGN(const QByteArray spki, publicKey(key));
+    // Object handles of token objects stay valid for every session of this application.
+    return std::shared_ptr<Signer>(std::make_shared<PoolSigner>(*m_pool, priv, spki, key.object));
+}
+
+Result<std::shared_ptr<Signer>> Pkcs11Hsm::certificateBoundSigner(const KeyUri& key) {
+    QByteArray id = key.id;
+    if (id.isEmpty()) {
+        KL_TRY_ASSIGN(SessionLease s, m_pool->acquire());
+        KL_TRY_ASSIGN(const CK_OBJECT_HANDLE cert, find(s, key, CKO_CERTIFICATE));
+        KL_TRY_ASSIGN(id, getAttribute(s, cert, CKA_ID));
+    }
+    return m_helper->certificateSigner(m_token, id);
+}
+
+Result<QByteArray> Pkcs11Hsm::certificate(const KeyUri& key) {
+    KL_TRY_ASSIGN(SessionLease s, m_pool->acquire());
+    KL_TRY_ASSIGN(const CK_OBJECT_HANDLE cert, find(s, key, CKO_CERTIFICATE));
+    return getAttribute(s, cert, CKA_VALUE);
+}
+
+Result<QByteArray> Pkcs11Hsm::keyCheckValue(const KeyUri& key) {
+    KL_TRY_ASSIGN(SessionLease s, m_pool->acquire());
+    KL_TRY_ASSIGN(const CK_OBJECT_HANDLE h, find(s, key, CKO_SECRET_KEY));
+    KL_TRY_ASSIGN(const QByteArray kcv, getAttribute(s, h, CKA_CHECK_VALUE));
+    return kcv.left(3);
+}
+
+Result<ImageKeyBurn> Pkcs11Hsm::wrapImageKeyForDevice(const KeyUri& imageKey,
+                                                      const QByteArray& devicePublicKey) {
+    KL_TRY_ASSIGN(SessionLease s, m_pool->acquire());
+    KL_TRY_ASSIGN(const CK_OBJECT_HANDLE key, find(s, imageKey, CKO_SECRET_KEY));
+    return wrapImageKey(s, key, devicePublicKey);
+}
+
+} // namespace keyline::hsm
