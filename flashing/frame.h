@@ -12,7 +12,7 @@ namespace keyline::protocol {
 inline constexpr std::uint32_t kMagic = 0x4B4C5750; // "KLWP"
 inline constexpr std::uint8_t kVersion = 1;
 inline constexpr int kHeaderSize = 16;
-inline constexpr int kTrailerSize = 4; // CRC-32 (ISO-HDLC, as zlib) over header and payload
+inline constexpr int kTrailerSize = 4; // CRC-32C (Castagnoli) over header and payload
 inline constexpr int kMaxPayload = 1024 * 1024;
 inline constexpr int kMaxFrameSize = kHeaderSize + kMaxPayload + kTrailerSize;
 
@@ -39,7 +39,7 @@ enum class FrameFault {
     BadVersion, // a protocol version this side does not speak
     BadFlags,   // reserved flag bits set, or error without response
     Oversized,  // announced payload longer than kMaxPayload
-    BadCheck,   // CRC-32 does not match: the bytes were damaged in transit
+    BadCheck,   // CRC-32C does not match: the bytes were damaged in transit
     TrailingBytes,
 };
 QString frameFaultName(FrameFault fault);
@@ -55,7 +55,7 @@ void appendFrame(QByteArray& out, std::uint8_t flags, std::uint16_t command, std
 void writeFrameHeader(char* out, std::uint8_t flags, std::uint16_t command, std::uint32_t sequence,
                       std::uint32_t payloadSize);
 
-// CRC-32 of the frame check, continued over further bytes (start with crc = 0).
+// The frame check (CRC-32C), continued over further bytes (start with crc = 0).
 std::uint32_t frameCheck(std::uint32_t crc, const char* data, qsizetype size);
 
 // Decodes exactly one frame that fills `bytes`. The Error's detail() is the FrameFault.

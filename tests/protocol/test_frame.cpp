@@ -30,8 +30,9 @@ TEST_CASE("frame: golden encoding matches the spec byte for byte", "[frame]") {
     f.sequence = 7;
     QByteArray wire = encodeFrame(f);
     // magic "KLWP", version 1, flags 0, command 0x0001, sequence 7, length 0, then the CRC-32
-    // computed independently: python3 -c "import zlib; print(hex(zlib.crc32(header)))"
-    CHECK(wire.toHex() == QByteArrayLiteral("4b4c575001000001000000070000000062a2969b"));
+    // computed independently with a bitwise Python CRC-32C (poly 0x82F63B78, check value of
+    // "123456789" = 0xE3069283)
+    CHECK(wire.toHex() == QByteArrayLiteral("4b4c57500100000100000007000000006a7bbaa5"));
 }
 
 TEST_CASE("frame: encode then decode gives the same frame", "[frame]") {
