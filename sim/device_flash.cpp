@@ -3,9 +3,9 @@
 // drops, so the hot path costs one pwrite per chunk and a small state file per MiB. Nothing is
 // fsynced: the device models its own power loss, and both the image and its record survive the
 // simulator being killed (docs/wearable-sim.md, "Persistence").
+#include "flashing/flash_writer.h"
 #include "sim/atomic_file.h"
 #include "sim/device.h"
-#include "flashing/flash_writer.h"
 
 #include <QFile>
 #include <QFileInfo>

@@ -40,8 +40,7 @@ struct SimOnSocket {
     }
 };
 
-FlashImage makeImage(qsizetype size)
-{
+FlashImage makeImage(qsizetype size) {
     QByteArray image(size, '\0');
     for (qsizetype i = 0; i < size; ++i)
         image[i] = char((i * 2654435761u) >> 11);
