@@ -12,6 +12,16 @@ Usage: keyline [--config FILE] <command> [<subcommand>] [options]
 Commands:
   device list                  list the ports that have a device plugged in
   device identify [--port P]   identify each device and check that its chip is genuine
+  hsm init-dev                 development: SoftHSM2 token with the whole dev key and CA set
+                               (idempotent)
+  hsm keys [--json]            the keys on the HSM token: label, type, purpose, sensitive,
+                               extractable
+  hsm ceremony generate|import-cert
+                               production key ceremony: key + CSR in the HSM; import the
+                               certificate the offline root issued
+  ca issue --csr F -o C ...    engineer tool: issue a device certificate, write the chain
+  keystore build ... -o F      build a signed customer keystore (dev keys, or the customer's)
+  keystore verify F            check a keystore offline: PASS, or FAIL naming the region
   help                         this text; `keyline <command> --help` explains a command
 
 Global options:
@@ -27,10 +37,17 @@ Exit codes:
   2  bad usage or bad input
   3  environment not ready (HSM, database, back-end, device directory)
 
+HSM PIN: [hsm] pin (file mode 600), else $KEYLINE_HSM_PIN, else a prompt; it is never printed.
+
 Examples:
   keyline-wearable-sim --ports 4 --state-dir /tmp/sim &   # virtual wearables
   keyline device list
   keyline device identify --json
+  keyline hsm init-dev && keyline hsm keys
+  keyline hsm ceremony generate --key issuing-ca -o issuing-ca.csr.pem
+  keyline ca issue --csr d1.csr.pem --device-id d1 --customer acme-42 --env dev -o d1.pem
+  keyline keystore build --customer acme-42 --env dev --serial 1 -o acme-42.ks
+  keyline keystore verify acme-42.ks --json
 )";
 
 } // namespace
@@ -74,6 +91,12 @@ int runCli(Cli& cli, QStringList args) {
     }
     if (command == QLatin1String("device"))
         return runDeviceCommand(cli, args);
+    if (command == QLatin1String("hsm"))
+        return runHsmCommand(cli, args);
+    if (command == QLatin1String("ca"))
+        return runCaCommand(cli, args);
+    if (command == QLatin1String("keystore"))
+        return runKeystoreCommand(cli, args);
     return cli.fail(2, QStringLiteral("unknown command \"%1\"; see keyline --help").arg(command));
 }
 

@@ -21,5 +21,8 @@ int runCli(Cli& cli, QStringList args);
 
 // Command groups, each in its own file.
 int runDeviceCommand(Cli& cli, const QStringList& args);
+int runHsmCommand(Cli& cli, const QStringList& args);
+int runCaCommand(Cli& cli, const QStringList& args);
+int runKeystoreCommand(Cli& cli, const QStringList& args);
 
 } // namespace keyline::station

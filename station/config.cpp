@@ -1,12 +1,14 @@
 #include "station/config.h"
 
 #include "flashing/socket_transport.h"
+#include "hsm/key_inventory.h"
 
 #include <QDir>
 #include <QFileInfo>
 #include <QSettings>
 #include <QStandardPaths>
 #include <QSysInfo>
+#include <tuple>
 
 namespace keyline::station {
 namespace {
@@ -32,6 +34,15 @@ const QStringList& knownKeys() {
         QStringLiteral("usb/vendor_id"),
         QStringLiteral("usb/product_id"),
         QStringLiteral("trust/silicon_vendor_root"),
+        QStringLiteral("hsm/module"),
+        QStringLiteral("hsm/token"),
+        QStringLiteral("hsm/pin"),
+        QStringLiteral("hsm/softhsm2_conf"),
+        QStringLiteral("hsm/max_sessions"),
+        QStringLiteral("hsm/issuing_ca"),
+        QStringLiteral("hsm/keystore_signing"),
+        QStringLiteral("hsm/image_key"),
+        QStringLiteral("hsm/audit_key"),
     };
     return keys;
 }
@@ -45,6 +56,100 @@ Result<std::uint16_t> parseUsbId(const QString& file, const QString& key, const 
             file, key,
             QStringLiteral("\"%1\" is not a 16-bit hexadecimal USB ID (e.g. 0x1209)").arg(text));
     return std::uint16_t(value);
+}
+
+// QSettings splits unquoted commas into a list; a PIN or path may hold one.
+QString rawText(const QSettings& ini, const QString& key) {
+    const QVariant v = ini.value(key);
+    return v.typeId() == QMetaType::QStringList ? v.toStringList().join(QLatin1Char(','))
+                                                : v.toString();
+}
+
+Result<hsm::KeyUri> parseKeyUri(const QString& file, const QString& key, const QString& text,
+                                const QString& token, const char* expectedType) {
+    auto uri = hsm::KeyUri::parse(text);
+    if (!uri.ok()) {
+        QString why = uri.error().message();
+        // In INI files an unquoted ';' starts a comment and cuts a URI after its first part.
+        if (!text.contains(QLatin1Char(';')))
+            why += QStringLiteral("; a ';' starts a comment in keyline.conf, so quote the URI: "
+                                  "\"pkcs11:token=...;object=...\"");
+        return badValue(file, key, why);
+    }
+    // KeyUri::parse leaves p11-kit's zero-filled token field in place for a URI without
+    // token=; zero bytes mean "no token given".
+    uri->token.remove(QChar(u'\0'));
+    if (!uri->token.isEmpty() && uri->token != token)
+        return badValue(file, key,
+                        QStringLiteral("names token '%1' but [hsm] token is '%2'; keys must be on "
+                                       "the station's token")
+                            .arg(uri->token, token));
+    if (!uri->type.isEmpty() && uri->type != QLatin1String(expectedType))
+        return badValue(file, key,
+                        QStringLiteral("type=%1, this key is type=%2")
+                            .arg(uri->type, QLatin1String(expectedType)));
+    if (uri->token.isEmpty())
+        uri->token = token;
+    if (uri->type.isEmpty())
+        uri->type = QLatin1String(expectedType);
+    return uri;
+}
+
+Result<void> applyHsm(StationConfig& config, const QSettings& ini, const QString& path) {
+    auto has = [&](const char* key) {
+        return ini.contains(QLatin1String(key));
+    };
+    auto value = [&](const char* key) {
+        return rawText(ini, QLatin1String(key)).trimmed();
+    };
+    if (has("hsm/module")) {
+        config.hsmModule = value("hsm/module");
+        if (!QDir::isAbsolutePath(config.hsmModule))
+            return badValue(path, QStringLiteral("hsm/module"),
+                            QStringLiteral("must be the absolute path of the PKCS#11 module "
+                                           "(e.g. /usr/lib/softhsm/libsofthsm2.so)"));
+    }
+    if (has("hsm/token")) {
+        config.hsmToken = value("hsm/token");
+        if (config.hsmToken.isEmpty() || config.hsmToken.toUtf8().size() > 32)
+            return badValue(path, QStringLiteral("hsm/token"),
+                            QStringLiteral("must be a token label of 1 to 32 bytes"));
+    }
+    if (has("hsm/pin")) {
+        // Never quote the value back: the messages below name the key only.
+        const QByteArray pin = rawText(ini, QStringLiteral("hsm/pin")).toUtf8();
+        if (pin.isEmpty() || pin.size() > 255)
+            return badValue(path, QStringLiteral("hsm/pin"),
+                            QStringLiteral("must be 1 to 255 bytes; leave the key out to use "
+                                           "$KEYLINE_HSM_PIN or a prompt"));
+        const QFileDevice::Permissions perms = QFileInfo(path).permissions();
+        if (perms & (QFileDevice::ReadGroup | QFileDevice::ReadOther))
+            return badValue(path, QStringLiteral("hsm/pin"),
+                            QStringLiteral("the file holds a PIN but other users can read it: "
+                                           "chmod 600 it, or use $KEYLINE_HSM_PIN instead"));
+        config.hsmPin = pin;
+    }
+    if (has("hsm/softhsm2_conf"))
+        config.softhsmConf = value("hsm/softhsm2_conf");
+    if (has("hsm/max_sessions")) {
+        bool ok = false;
+        const int n = value("hsm/max_sessions").toInt(&ok);
+        if (!ok || n < 1 || n > 64)
+            return badValue(path, QStringLiteral("hsm/max_sessions"),
+                            QStringLiteral("must be a whole number, 1 to 64"));
+        config.hsmMaxSessions = n;
+    }
+    for (auto [key, target, type] :
+         {std::tuple{"hsm/issuing_ca", &config.issuingCaKey, "private"},
+          std::tuple{"hsm/keystore_signing", &config.keystoreSigningKey, "private"},
+          std::tuple{"hsm/image_key", &config.imageKey, "secret"},
+          std::tuple{"hsm/audit_key", &config.auditKey, "private"}}) {
+        if (has(key)) {
+            KL_TRY_ASSIGN(*target,
+                          parseKeyUri(path, QLatin1String(key), value(key), config.hsmToken, type));
+        }
+    }
+    return success();
 }
 
 Result<void> applyFile(StationConfig& config, const QString& path) {
@@ -101,24 +206,52 @@ Result<void> applyFile(StationConfig& config, const QString& path) {
             KL_TRY_ASSIGN(*target, parseUsbId(path, k, ini.value(k).toString().trimmed()));
         }
     }
-    for (QString* dir : {&config.dataDir, &config.socketDir, &config.siliconVendorRoot})
-        if (dir->isEmpty())
-            return badValue(path, QStringLiteral("paths"),
-                            QStringLiteral("a path setting is empty"));
+    for (const char* key : {"station/data_dir", "devices/socket_dir", "trust/silicon_vendor_root",
+                            "hsm/module", "hsm/softhsm2_conf"}) {
+        const QString k = QLatin1String(key);
+        if (ini.contains(k) && ini.value(k).toString().trimmed().isEmpty())
+            return badValue(path, k, QStringLiteral("must be a path, not empty"));
+    }
+    KL_TRY(applyHsm(config, ini, path));
     config.sourceFile = path;
     return success();
 }
 
-} // namespace
+// Defaults that follow other settings: paths under data_dir, key URIs on the configured token.
+void fillDerived(StationConfig& c) {
+    if (c.siliconVendorRoot.isEmpty())
+        c.siliconVendorRoot =
+            QDir(c.dataDir).filePath(QStringLiteral("trust/silicon-vendor-root.pem"));
+    if (c.softhsmConf.isEmpty())
+        c.softhsmConf = QDir(c.dataDir).filePath(QStringLiteral("softhsm/softhsm2.conf"));
+    for (auto [uri, label, type] :
+         {std::tuple{&c.issuingCaKey, hsm::labels::issuingCa, "private"},
+          std::tuple{&c.keystoreSigningKey, hsm::labels::keystoreSigning, "private"},
+          std::tuple{&c.imageKey, hsm::labels::imageKey, "secret"},
+          std::tuple{&c.auditKey, hsm::labels::auditSigning, "private"}}) {
+        if (uri->object.isEmpty()) {
+            uri->token = c.hsmToken;
+            uri->object = label;
+            uri->type = QLatin1String(type);
+        }
+    }
+}
 
-StationConfig defaultConfig() {
+StationConfig rawDefaults() {
     StationConfig c;
     c.stationName = QSysInfo::machineHostName();
     c.dataDir = QDir(xdgDir("XDG_DATA_HOME", QStringLiteral(".local/share")))
                     .filePath(QStringLiteral("keyline"));
     c.transports = {QStringLiteral("sim"), QStringLiteral("usb")};
     c.socketDir = flashing::defaultSimSocketDir();
-    c.siliconVendorRoot = QDir(c.dataDir).filePath(QStringLiteral("trust/silicon-vendor-root.pem"));
+    return c;
+}
+
+} // namespace
+
+StationConfig defaultConfig() {
+    StationConfig c = rawDefaults();
+    fillDerived(c);
     return c;
 }
 
@@ -134,7 +267,7 @@ QStringList configSearchPath() {
 }
 
 Result<StationConfig> loadConfig(const QString& explicitPath) {
-    StationConfig config = defaultConfig();
+    StationConfig config = rawDefaults();
     QString path = explicitPath;
     bool mustExist = !path.isEmpty() || !qEnvironmentVariableIsEmpty("KEYLINE_CONFIG");
     if (path.isEmpty()) {
@@ -147,14 +280,17 @@ Result<StationConfig> loadConfig(const QString& explicitPath) {
         if (path.isEmpty() && mustExist)
             path = configSearchPath().constFirst();
     }
-    if (path.isEmpty())
+    if (path.isEmpty()) {
+        fillDerived(config);
         return config;
+    }
     if (!QFileInfo(path).isFile())
         return Error(ErrorCode::InvalidArgument,
                      QStringLiteral("configuration file %1 does not exist; create it or drop "
                                     "--config / KEYLINE_CONFIG to use the defaults")
                          .arg(path));
     KL_TRY(applyFile(config, path));
+    fillDerived(config);
     return config;
 }
 

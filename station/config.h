@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/result.h"
+#include "hsm/key_uri.h"
 
 #include <QString>
 #include <QStringList>
@@ -24,7 +25,23 @@ struct StationConfig {
     std::uint16_t usbProductId = 0x4b4c;
 
     QString siliconVendorRoot;
+
+    // [hsm]: the PKCS#11 module, token and keys (docs/configuration.md).
+    QString hsmModule = QStringLiteral("/usr/lib/softhsm/libsofthsm2.so");
+    QString hsmToken = QStringLiteral("keyline-dev");
+    QByteArray hsmPin;   // from the file only; empty: $KEYLINE_HSM_PIN, then dev default / prompt
+    QString softhsmConf; // default <data_dir>/softhsm/softhsm2.conf
+    int hsmMaxSessions = 8;
+    hsm::KeyUri issuingCaKey;       // default: object=keyline-issuing-ca on hsmToken
+    hsm::KeyUri keystoreSigningKey; // default: object=keyline-keystore-signing
+    hsm::KeyUri imageKey;           // default: object=keyline-image-key
+    hsm::KeyUri auditKey;           // default: object=keyline-audit-signing
 };
+
+// The PIN of the SoftHSM2 development token that `keyline hsm init-dev` creates, used only
+// when nothing else gives one and only for that token (docs/configuration.md). Never a
+// production PIN: production HSMs get theirs from [hsm] pin, $KEYLINE_HSM_PIN or a prompt.
+inline const QByteArray kDevTokenDefaultPin = QByteArrayLiteral("1234");
 
 // Finds the configuration: `explicitPath`, else $KEYLINE_CONFIG, else
 // $XDG_CONFIG_HOME/keyline/keyline.conf, else /etc/keyline/keyline.conf, else defaults.

@@ -2,7 +2,11 @@
 
 #include "flashing/device_client.h"
 #include "flashing/socket_transport.h"
+#include "station/pin_prompt.h"
 #include "station/port_providers.h"
+
+#include <QDir>
+#include <QFileInfo>
 
 namespace keyline::station {
 
@@ -47,6 +51,50 @@ flashing::DeviceTimeouts StationContext::deviceTimeouts() const {
 
 Result<provisioning::ChipAuthenticator> StationContext::chipAuthenticator() const {
     return provisioning::ChipAuthenticator::fromRootFile(m_config.siliconVendorRoot);
+}
+
+bool StationContext::usesSoftHsm() const {
+    return QFileInfo(m_config.hsmModule)
+        .fileName()
+        .contains(QLatin1String("softhsm"), Qt::CaseInsensitive);
+}
+
+bool StationContext::usesDevToken() const {
+    return usesSoftHsm() && m_config.hsmToken == QLatin1String("keyline-dev");
+}
+
+QString StationContext::exportDir() const {
+    return QDir(m_config.dataDir).filePath(QStringLiteral("export"));
+}
+
+hsm::HsmConfig StationContext::hsmConfig() const {
+    hsm::HsmConfig c;
+    c.modulePath = m_config.hsmModule;
+    c.tokenLabel = m_config.hsmToken;
+    c.maxSessions = m_config.hsmMaxSessions;
+    // SOFTHSM2_CONF only for SoftHSM2: other modules ignore it, and a stale value must not be
+    // left pointing somewhere else.
+    if (usesSoftHsm())
+        c.softhsmConfig = m_config.softhsmConf;
+    c.pin.configured = m_config.hsmPin;
+    c.pin.environmentVariable = QStringLiteral("KEYLINE_HSM_PIN");
+    const bool devToken = usesDevToken();
+    c.pin.prompt = [devToken](const QString& tokenLabel) -> Result<QByteArray> {
+        if (devToken)
+            return kDevTokenDefaultPin;
+        return promptForPin(tokenLabel);
+    };
+    return c;
+}
+
+Result<std::unique_ptr<hsm::Pkcs11Hsm>> StationContext::openHsm() const {
+    if (usesSoftHsm() && !QFileInfo::exists(m_config.softhsmConf))
+        return Error(ErrorCode::EnvironmentNotReady,
+                     QStringLiteral("SoftHSM2 configuration %1 does not exist: for development "
+                                    "run 'keyline hsm init-dev', otherwise set [hsm] "
+                                    "softhsm2_conf")
+                         .arg(m_config.softhsmConf));
+    return hsm::Pkcs11Hsm::open(hsmConfig());
 }
 
 } // namespace keyline::station

@@ -2,6 +2,7 @@
 
 #include "flashing/device_client.h"
 #include "flashing/transport.h"
+#include "hsm/pkcs11_hsm.h"
 #include "provisioning/chip_authenticator.h"
 #include "station/config.h"
 
@@ -27,6 +28,20 @@ public:
     flashing::DeviceTimeouts deviceTimeouts() const;
 
     Result<provisioning::ChipAuthenticator> chipAuthenticator() const;
+
+    // [hsm] as the HSM library takes it. The PIN comes from [hsm] pin, then $KEYLINE_HSM_PIN,
+    // then (development token only) kDevTokenDefaultPin, then a terminal prompt.
+    hsm::HsmConfig hsmConfig() const;
+    // Opens and logs in to the configured token. Every failure is EnvironmentNotReady naming the
+    // fix (no module, no token, wrong PIN, no SoftHSM2 configuration); the PIN is tried once.
+    // One open HSM per process at a time (PKCS#11 state is per process).
+    Result<std::unique_ptr<hsm::Pkcs11Hsm>> openHsm() const;
+    // The SoftHSM2 module with the development token label: where init-dev may run and the
+    // development default PIN applies.
+    bool usesDevToken() const;
+    bool usesSoftHsm() const;
+    // <data_dir>/export: public artefacts init-dev writes (CA certificates, public keys).
+    QString exportDir() const;
 
 private:
     StationConfig m_config;

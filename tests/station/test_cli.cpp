@@ -31,6 +31,15 @@ TEST_CASE("cli: --help teaches the commands and the exit codes", "[cli]") {
     CHECK(r.out.contains(QStringLiteral("device identify")));
     CHECK(r.out.contains(QStringLiteral("Exit codes")));
     CHECK(r.out.contains(QStringLiteral("--config")));
+    for (const char* command : {"hsm init-dev", "hsm keys", "hsm ceremony", "ca issue",
+                                "keystore build", "keystore verify"})
+        CHECK(r.out.contains(QLatin1String(command)));
+    // Each group teaches itself too.
+    for (const char* group : {"hsm", "ca", "keystore", "device"}) {
+        Run g = run({QLatin1String(group), QStringLiteral("--help")});
+        CHECK(g.code == 0);
+        CHECK(g.out.contains(QStringLiteral("Exit codes")));
+    }
 }
 
 TEST_CASE("cli: --version", "[cli]") {

@@ -14,6 +14,8 @@ QString writeConfig(const QTemporaryDir& dir, const QByteArray& text) {
     QFile f(path);
     REQUIRE(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
     f.write(text);
+    // Owner-only, as a file holding [hsm] pin must be.
+    f.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner);
     return path;
 }
 
@@ -41,6 +43,96 @@ TEST_CASE("config: no file gives the embedded development defaults", "[config]")
     CHECK(c->dataDir == env.home.filePath(QStringLiteral("data/keyline")));
     CHECK(c->siliconVendorRoot.endsWith(QStringLiteral("keyline/trust/silicon-vendor-root.pem")));
     CHECK(c->commandTimeoutMs == 3000);
+
+    CHECK(c->hsmModule == QStringLiteral("/usr/lib/softhsm/libsofthsm2.so"));
+    CHECK(c->hsmToken == QStringLiteral("keyline-dev"));
+    CHECK(c->hsmPin.isEmpty());
+    CHECK(c->softhsmConf ==
+          env.home.filePath(QStringLiteral("data/keyline/softhsm/softhsm2.conf")));
+    CHECK(c->hsmMaxSessions == 8);
+    CHECK(c->issuingCaKey.object == QStringLiteral("keyline-issuing-ca"));
+    CHECK(c->issuingCaKey.token == QStringLiteral("keyline-dev"));
+    CHECK(c->keystoreSigningKey.object == QStringLiteral("keyline-keystore-signing"));
+    CHECK(c->imageKey.object == QStringLiteral("keyline-image-key"));
+    CHECK(c->imageKey.type == QStringLiteral("secret"));
+    CHECK(c->auditKey.object == QStringLiteral("keyline-audit-signing"));
+}
+
+TEST_CASE("config: hsm settings, and defaults that follow data_dir and token", "[config]") {
+    IsolatedEnvironment env;
+    auto c = loadConfig(
+        writeConfig(env.home, "[station]\ndata_dir = /srv/keyline\n"
+                              "[hsm]\nmodule = /usr/lib/vendor/libvendor-p11.so\ntoken = line-7\n"
+                              "pin = \"12,34;56\"\nmax_sessions = 4\n"
+                              "issuing_ca = \"pkcs11:token=line-7;object=ca-2026;type=private\"\n"
+                              "audit_key = \"pkcs11:object=audit-2026\"\n"));
+    REQUIRE(c.ok());
+    CHECK(c->hsmModule == QStringLiteral("/usr/lib/vendor/libvendor-p11.so"));
+    CHECK(c->hsmToken == QStringLiteral("line-7"));
+    CHECK(c->hsmPin == QByteArrayLiteral("12,34;56"));
+    CHECK(c->hsmMaxSessions == 4);
+    CHECK(c->softhsmConf == QStringLiteral("/srv/keyline/softhsm/softhsm2.conf"));
+    CHECK(c->siliconVendorRoot == QStringLiteral("/srv/keyline/trust/silicon-vendor-root.pem"));
+    CHECK(c->issuingCaKey.object == QStringLiteral("ca-2026"));
+    CHECK(c->auditKey.object == QStringLiteral("audit-2026"));
+    CHECK(c->auditKey.token == QStringLiteral("line-7")); // a URI without token= is on [hsm] token
+    CHECK(c->keystoreSigningKey.token == QStringLiteral("line-7"));
+    CHECK(c->keystoreSigningKey.object == QStringLiteral("keyline-keystore-signing"));
+}
+
+TEST_CASE("config: bad hsm settings are refused, and the PIN is never quoted",
+          "[config][malformed]") {
+    IsolatedEnvironment env;
+    auto refusedWith = [&](const QByteArray& text, const char* needle) {
+        auto c = loadConfig(writeConfig(env.home, text));
+        REQUIRE_FALSE(c.ok());
+        INFO(c.error().toString().toStdString());
+        CHECK(exitCodeFor(c.error().code()) == 2);
+        CHECK(c.error().toString().contains(QLatin1String(needle)));
+        return c.error().toString();
+    };
+    SECTION("relative module path") {
+        refusedWith("[hsm]\nmodule = libsofthsm2.so\n", "hsm/module");
+    }
+    SECTION("token label too long") {
+        refusedWith("[hsm]\ntoken = a-token-label-that-is-longer-than-32-bytes\n", "hsm/token");
+    }
+    SECTION("max_sessions out of range") {
+        refusedWith("[hsm]\nmax_sessions = 0\n", "max_sessions");
+        refusedWith("[hsm]\nmax_sessions = many\n", "max_sessions");
+    }
+    SECTION("a URI cut by an unquoted ';' says to quote it") {
+        refusedWith("[hsm]\nissuing_ca = pkcs11:token=keyline-dev;object=keyline-issuing-ca\n",
+                    "quote the URI");
+    }
+    SECTION("a key on another token") {
+        refusedWith("[hsm]\nimage_key = \"pkcs11:token=other;object=keyline-image-key\"\n",
+                    "other");
+    }
+    SECTION("a key of the wrong type") {
+        refusedWith("[hsm]\nimage_key = \"pkcs11:object=keyline-image-key;type=private\"\n",
+                    "type=secret");
+    }
+    SECTION("not a PKCS#11 URI") {
+        refusedWith("[hsm]\naudit_key = file:///etc/key.pem\n", "audit_key");
+    }
+    SECTION("empty softhsm2_conf") {
+        refusedWith("[hsm]\nsofthsm2_conf =\n", "softhsm2_conf");
+    }
+    SECTION("a PIN in a file other users can read") {
+        const QString path = writeConfig(env.home, "[hsm]\npin = s3cret-PIN-77\n");
+        QFile::setPermissions(path, QFileDevice::ReadOwner | QFileDevice::WriteOwner |
+                                        QFileDevice::ReadGroup | QFileDevice::ReadOther);
+        auto c = loadConfig(path);
+        REQUIRE_FALSE(c.ok());
+        CHECK(c.error().toString().contains(QStringLiteral("chmod 600")));
+        CHECK_FALSE(c.error().toString().contains(QStringLiteral("s3cret-PIN-77")));
+    }
+    SECTION("a PIN that is too long is not echoed") {
+        const QByteArray pin(300, 'p');
+        const QString why = refusedWith("[hsm]\npin = " + pin + "\n", "hsm/pin");
+        CHECK_FALSE(why.contains(QString::fromLatin1(pin.left(20))));
+    }
 }
 
 TEST_CASE("config: a valid file overrides the defaults", "[config]") {
