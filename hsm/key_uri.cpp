@@ -14,8 +14,12 @@ struct UriFree {
     void operator()(P11KitUri* u) const { p11_kit_uri_free(u); }
 };
 
+// PKCS#11 pads fixed-size text with spaces; p11-kit leaves a field it did not parse all NUL.
 QString fixedText(const CK_UTF8CHAR* text, std::size_t size) {
-    return QString::fromUtf8(reinterpret_cast<const char*>(text), qsizetype(size)).trimmed();
+    QByteArray raw(reinterpret_cast<const char*>(text), qsizetype(size));
+    while (!raw.isEmpty() && (raw.back() == '\0' || raw.back() == ' '))
+        raw.chop(1);
+    return QString::fromUtf8(raw);
 }
 
 } // namespace

@@ -55,6 +55,7 @@ VirtualDevice::VirtualDevice(DeviceStore store, Config config, DeviceState state
     , m_config(config)
     , m_state(std::move(state))
     , m_flash(std::move(flash))
+    , m_keystoreVerifier(m_config.vendorKeystoreKey)
     , m_receivedOffset(m_flash.durableOffset) {}
 
 VirtualDevice::~VirtualDevice() {
@@ -205,7 +206,7 @@ Reply VirtualDevice::keystoreWrite(const QByteArray& payload) {
     auto request = KeystoreWriteRequest::decode(payload);
     if (!request)
         return malformed(request.error());
-    if (auto verified = m_keystoreVerifier.verify(request->keystore); !verified)
+    if (auto verified = m_keystoreVerifier.verify(request->keystore, m_state.keystore); !verified)
         return Reply::refuse(DeviceError::KeystoreRejected, verified.error().message());
     DeviceState next = m_state;
     next.keystore = request->keystore;

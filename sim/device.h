@@ -52,6 +52,9 @@ public:
         int maxChunk = 256 * 1024;
         DeviceFaults faults;
         SharedKeyFile* sharedKey = nullptr; // for rng-repeat
+        // The vendor keystore signing public key (PEM/DER) in the boot ROM; empty: none, and
+        // keystore-write refuses every keystore.
+        QByteArray vendorKeystoreKey;
     };
 
     static Result<std::unique_ptr<VirtualDevice>> open(DeviceStore store, Config config);

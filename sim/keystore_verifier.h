@@ -3,16 +3,34 @@
 #include "common/result.h"
 
 #include <QByteArray>
+#include <QString>
 
 namespace keyline::sim {
 
-// SEAM (the one place the simulator is knowingly incomplete): a real device verifies the
-// keystore's vendor signature against the vendor root in its boot ROM before storing it
-// (docs/keystore-format.md). Until the keystore format lands, this accepts any non-empty blob
-// (the request codec already refuses an empty one as malformed).
+// What the device's boot ROM does with a keystore before storing it (docs/keystore-format.md):
+// the full format check and the vendor signature against the vendor keystore signing key it was
+// manufactured with, then anti-rollback against the keystore it already holds. The simulator
+// gets that key from `--vendor-key` (SimOptions::vendorKeystoreKeyPath); a device without one
+// refuses every keystore rather than trusting an unsigned one.
 class KeystoreVerifier {
 public:
-    Result<void> verify(const QByteArray& keystore) const;
+    // `vendorKey`: the vendor keystore signing public key, PEM or DER SubjectPublicKeyInfo, as
+    // checked by loadVendorKey(); empty means none is installed.
+    explicit KeystoreVerifier(QByteArray vendorKey = {});
+
+    // Reads and checks a vendor key file (a P-256 public key, PEM or DER). InvalidArgument
+    // naming the file when it is missing or not such a key: a typo must not give devices that
+    // silently refuse every keystore.
+    static Result<QByteArray> loadVendorKey(const QString& path);
+
+    bool hasVendorKey() const { return !m_vendorKey.isEmpty(); }
+
+    // `stored` is the keystore the device holds now (empty: none). The error message is what
+    // the device answers with keystore-rejected.
+    Result<void> verify(const QByteArray& keystore, const QByteArray& stored) const;
+
+private:
+    QByteArray m_vendorKey;
 };
 
 } // namespace keyline::sim

@@ -23,6 +23,11 @@ Each device keeps its state in the state directory and survives a restart: chip 
 identity key certified by a simulated silicon vendor (trust DIR/silicon-vendor-root.pem on
 the station), write-once OTP, keystore, device key and certificates, flash, factory lock.
 
+Keystores: a device stores a keystore only if it verifies against the vendor keystore signing
+key given with --vendor-key (the station's export/keystore-signing.pub.pem). Without
+--vendor-key every keystore-write is answered keystore-rejected ("no vendor key installed in
+this device").
+
 Faults (--fault PORT:KIND[=ARG], PORT a number or *, repeatable):
   disconnect-after-bytes=N  link drops after N bytes received (once per device)
   disconnect-at=COMMAND     link drops on receiving COMMAND, before it runs (once)
@@ -81,6 +86,11 @@ struct Flags {
     QCommandLineOption maxChunk{QStringLiteral("max-chunk"),
                                 QStringLiteral("Largest flash-chunk in bytes (262144)."),
                                 QStringLiteral("BYTES")};
+    QCommandLineOption vendorKey{
+        QStringLiteral("vendor-key"),
+        QStringLiteral("Vendor keystore signing public key (PEM) the devices verify keystores "
+                       "against; without it keystore-write is always rejected."),
+        QStringLiteral("PEM")};
     QCommandLineOption replug{QStringLiteral("replug-ms"),
                               QStringLiteral("How long a port stays empty during a swap (250)."),
                               QStringLiteral("MS")};
@@ -122,6 +132,7 @@ Result<SimOptions> optionsFrom(const QCommandLineParser& parser, const Flags& f)
         return bad(QStringLiteral("--state-dir DIR is required: device state lives there"));
     o.stateDir = parser.value(f.stateDir);
     o.socketDir = parser.value(f.socketDir);
+    o.vendorKeystoreKeyPath = parser.value(f.vendorKey);
     o.devicesPerPort = parser.value(f.devicesPerPort).toInt(&ok);
     if (!ok)
         return bad(QStringLiteral("--devices-per-port needs a number"));
@@ -176,7 +187,8 @@ int main(int argc, char* argv[]) {
     Flags flags;
     parser.addOptions({flags.ports, flags.stateDir, flags.socketDir, flags.timing, flags.usbRate,
                        flags.flashRate, flags.otpBurn, flags.keygen, flags.sign, flags.boot,
-                       flags.fault, flags.devicesPerPort, flags.maxChunk, flags.replug});
+                       flags.fault, flags.devicesPerPort, flags.maxChunk, flags.replug,
+                       flags.vendorKey});
     if (!parser.parse(QCoreApplication::arguments()))
         return usage(parser.errorText());
     if (parser.isSet(QStringLiteral("help")))
@@ -216,6 +228,12 @@ int main(int argc, char* argv[]) {
     }
     fprintf(stderr, "keyline-wearable-sim: sockets in %s, vendor root %s\n",
             qPrintable(simulator.options().socketDir), qPrintable(simulator.vendorRootPath()));
+    if (simulator.options().vendorKeystoreKeyPath.isEmpty())
+        fprintf(stderr, "keyline-wearable-sim: no --vendor-key: every keystore-write will be "
+                        "rejected\n");
+    else
+        fprintf(stderr, "keyline-wearable-sim: keystores verified against %s\n",
+                qPrintable(simulator.options().vendorKeystoreKeyPath));
     printLine(QStringLiteral("ready"));
 
     std::thread signalWaiter([&simulator, signals] {

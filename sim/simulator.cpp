@@ -3,6 +3,7 @@
 #include "flashing/socket_transport.h"
 #include "sim/atomic_file.h"
 #include "sim/device_session.h"
+#include "sim/keystore_verifier.h"
 #include "sim/shared_key_file.h"
 #include "sim/silicon_vendor.h"
 #include "sim/socket_server.h"
@@ -45,6 +46,7 @@ struct Simulator::Impl {
     SimOptions options;
     SiliconVendor vendor;
     std::unique_ptr<SharedKeyFile> sharedKey;
+    QByteArray vendorKeystoreKey; // loaded once in load(); empty without --vendor-key
     std::map<int, std::unique_ptr<PortSlot>> slots;
     std::mutex recordsMutex; // lock order: a slot's mutex, then this
     std::map<int, PortRecord> records;
@@ -99,6 +101,7 @@ struct Simulator::Impl {
         config.faults.rngRepeat = hasFault(port, FaultKind::RngRepeat);
         config.faults.brownoutAtCommit = hasFault(port, FaultKind::BrownoutAtCommit);
         config.sharedKey = sharedKey.get();
+        config.vendorKeystoreKey = vendorKeystoreKey;
         return config;
     }
 
@@ -245,6 +248,10 @@ Result<void> Simulator::load() {
     if (d.loaded)
         return success();
     KL_TRY(d.validate());
+    if (!d.options.vendorKeystoreKeyPath.isEmpty()) {
+        KL_TRY_ASSIGN(d.vendorKeystoreKey,
+                      KeystoreVerifier::loadVendorKey(d.options.vendorKeystoreKeyPath));
+    }
     if (!QDir().mkpath(d.devicesDir()))
         return Error(ErrorCode::Io, QStringLiteral("cannot create %1").arg(d.devicesDir()));
     KL_TRY(d.vendor.loadOrCreate(d.options.stateDir));

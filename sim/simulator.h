@@ -67,6 +67,10 @@ struct SimOptions {
     // How long a port stays empty while one device is swapped for the next, so that a station
     // watching the socket directory sees the removal and the arrival as two events.
     std::chrono::milliseconds replugDelay{250};
+    // PEM (or DER) file with the vendor keystore signing public key the devices verify
+    // keystores against (keyline's export/keystore-signing.pub.pem). Empty: the devices have
+    // no vendor key and keystore-write answers keystore-rejected.
+    QString vendorKeystoreKeyPath;
 };
 
 // One connection's byte stream to the device currently in a port. Transport-agnostic: the

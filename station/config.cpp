@@ -76,9 +76,6 @@ Result<hsm::KeyUri> parseKeyUri(const QString& file, const QString& key, const Q
                                   "\"pkcs11:token=...;object=...\"");
         return badValue(file, key, why);
     }
-    // KeyUri::parse leaves p11-kit's zero-filled token field in place for a URI without
-    // token=; zero bytes mean "no token given".
-    uri->token.remove(QChar(u'\0'));
     if (!uri->token.isEmpty() && uri->token != token)
         return badValue(file, key,
                         QStringLiteral("names token '%1' but [hsm] token is '%2'; keys must be on "

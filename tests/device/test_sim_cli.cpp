@@ -3,6 +3,7 @@
 #include "flashing/device_client.h"
 #include "flashing/socket_transport.h"
 #include "station_side.h"
+#include "vendor_keystore.h"
 
 #include <QDir>
 #include <QFileInfo>
@@ -59,7 +60,8 @@ TEST_CASE("the help text teaches every fault and flag", "[device][cli]") {
     for (const char* word :
          {"disconnect-after-bytes", "disconnect-at", "corrupt-chunk", "brownout-at-commit",
           "counterfeit", "otp-burned-other", "rng-repeat", "garbage", "--timing", "--usb-rate",
-          "--flash-rate", "--otp-burn-ms", "--keygen-ms", "--devices-per-port", "--state-dir"})
+          "--flash-rate", "--otp-burn-ms", "--keygen-ms", "--devices-per-port", "--state-dir",
+          "--vendor-key", "no vendor key installed"})
         CHECK(help.contains(word));
 }
 
@@ -70,13 +72,33 @@ TEST_CASE("bad usage exits 2 with a reason", "[device][cli]") {
           QStringList{QStringLiteral("--state-dir"), dir.path(), QStringLiteral("--fault"),
                       QStringLiteral("1:nonsense")},
           QStringList{QStringLiteral("--state-dir"), dir.path(), QStringLiteral("--timing"),
-                      QStringLiteral("fast")}}) {
+                      QStringLiteral("fast")},
+          // A vendor key that cannot be read must not give devices that refuse every keystore.
+          QStringList{QStringLiteral("--state-dir"), dir.path(), QStringLiteral("--vendor-key"),
+                      dir.filePath(QStringLiteral("missing.pem"))}}) {
         QProcess p;
         p.start(simulatorPath(), args);
         REQUIRE(p.waitForFinished(10000));
         CHECK(p.exitCode() == 2);
         CHECK_FALSE(p.readAllStandardError().isEmpty());
     }
+}
+
+TEST_CASE("the vendor key of --vendor-key decides which keystores are stored", "[device][cli]") {
+    QTemporaryDir state;
+    QTemporaryDir sockets(QStringLiteral("/tmp/kls-XXXXXX"));
+    const auto& vendor = keyline::devicetest::VendorKeystoreKey::instance();
+    SimProcess sim;
+    sim.start({QStringLiteral("--ports"), QStringLiteral("1"), QStringLiteral("--state-dir"),
+               state.path(), QStringLiteral("--socket-dir"), sockets.path(),
+               QStringLiteral("--timing"), QStringLiteral("none"), QStringLiteral("--vendor-key"),
+               vendor.publicKeyPath()});
+    auto client = connectTo(sockets.path());
+    CHECK_FALSE(client->writeKeystore(keyline::devicetest::otherVendorKeystore()).ok());
+    const QByteArray keystore = vendor.keystore();
+    auto written = client->writeKeystore(keystore);
+    REQUIRE(written.ok());
+    CHECK(written->sha256 == keyline::devicetest::sha256(keystore));
 }
 
 TEST_CASE("a killed simulator resumes flashing from the last durable MiB, SIGTERM cleans up",

@@ -128,6 +128,7 @@ TEST_CASE("key URIs follow RFC 7512") {
     REQUIRE(escaped.ok());
     CHECK(escaped->object == QStringLiteral("my key"));
     CHECK(escaped->id == QByteArray("\x01\x02", 2));
+    CHECK(escaped->token.isEmpty()); // no token= means any token, not 32 NUL characters
     auto round = KeyUri::parse(u->toString());
     REQUIRE(round.ok());
     CHECK(round->object == u->object);
