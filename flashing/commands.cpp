@@ -420,6 +420,16 @@ Result<FlashChunkRequest> FlashChunkRequest::decode(const QByteArray& payload) {
     return finish(r, v);
 }
 
+Result<FlashChunkRequest> FlashChunkRequest::decodeView(const QByteArray& payload) {
+    PayloadReader r(payload, QStringLiteral("flash-chunk request"));
+    FlashChunkRequest v;
+    v.offset = r.u64("offset");
+    v.data = r.blobView("data", kMaxChunkData);
+    if (!r.failed() && v.data.isEmpty())
+        r.fail("data", QStringLiteral("is empty"));
+    return finish(r, v);
+}
+
 QByteArray FlashProgress::encode() const {
     return PayloadWriter().u64(offset).bytes();
 }

@@ -199,6 +199,9 @@ struct FlashChunkRequest {
     QByteArray data;
     QByteArray encode() const;
     static Result<FlashChunkRequest> decode(const QByteArray& payload);
+    // As decode(), but `data` refers into `payload`, which must outlive the result: the
+    // device's path from link to flash, where a chunk is written and forgotten.
+    static Result<FlashChunkRequest> decodeView(const QByteArray& payload);
 };
 
 // Answer to flash-begin and flash-chunk: where the next byte goes.

@@ -58,12 +58,11 @@ Result<std::uint32_t> DeviceLink::sendWithData(Command command, const QByteArray
     std::uint32_t check = protocol::frameCheck(0, m_sendBuffer.constData(), m_sendBuffer.size());
     check = protocol::frameCheck(check, data, size);
     const char trailer[4] = {char(check >> 24), char(check >> 16), char(check >> 8), char(check)};
-    for (auto [bytes, length] : {std::pair{m_sendBuffer.constData(), m_sendBuffer.size()},
-                                 std::pair{data, size}, std::pair{trailer, qsizetype(4)}}) {
-        auto written = m_transport->write(bytes, length, deadline);
-        if (!written)
-            return breakWith(std::move(written).error());
-    }
+    const Transport::Piece pieces[] = {
+        {m_sendBuffer.constData(), m_sendBuffer.size()}, {data, size}, {trailer, 4}};
+    auto written = m_transport->writePieces(pieces, deadline);
+    if (!written)
+        return breakWith(std::move(written).error());
     return sequence;
 }
 

@@ -65,7 +65,7 @@ Result<Header> parseHeader(const char* p) {
     return h;
 }
 
-Result<Frame> finishFrame(const Header& h, const char* start) {
+Result<Frame> finishFrame(const Header& h, const char* start, bool view) {
     qsizetype body = kHeaderSize + qsizetype(h.length);
     std::uint32_t expected = readBe32(start + body);
     std::uint32_t actual = crc(start, body);
@@ -81,7 +81,8 @@ Result<Frame> finishFrame(const Header& h, const char* start) {
     f.flags = h.flags;
     f.command = h.command;
     f.sequence = h.sequence;
-    f.payload = QByteArray(start + kHeaderSize, qsizetype(h.length));
+    f.payload = view ? QByteArray::fromRawData(start + kHeaderSize, qsizetype(h.length))
+                     : QByteArray(start + kHeaderSize, qsizetype(h.length));
     return f;
 }
 
@@ -157,41 +158,63 @@ Result<Frame> decodeFrame(const QByteArray& bytes) {
         return fault(
             FrameFault::TrailingBytes,
             QStringLiteral("%1 bytes after the end of the frame").arg(bytes.size() - total));
-    return finishFrame(h, bytes.constData());
+    return finishFrame(h, bytes.constData(), false);
 }
 
 void FrameDecoder::feed(const char* data, int size) {
     if (m_poisoned || size <= 0)
         return;
-    compact();
-    m_buffer.append(data, size);
+    reserveTail(size);
+    memcpy(m_storage.data() + m_end, data, size_t(size));
+    m_end += size;
 }
 
-void FrameDecoder::compact() {
-    // Drop consumed bytes only when they dominate, so a stream of small frames stays O(n).
-    if (m_offset > 0 && (m_offset == m_buffer.size() || m_offset > 64 * 1024)) {
-        m_buffer.remove(0, m_offset);
-        m_offset = 0;
+char* FrameDecoder::prepareWrite(qsizetype size) {
+    reserveTail(size);
+    m_writeStart = m_end;
+    return m_storage.data() + m_end;
+}
+
+void FrameDecoder::commitWrite(qsizetype written) {
+    Q_ASSERT(m_writeStart == m_end && written >= 0 &&
+             m_end + written <= qsizetype(m_storage.size()));
+    // A poisoned stream keeps nothing more, as feed() would not.
+    if (!m_poisoned)
+        m_end += written;
+    m_writeStart = -1;
+}
+
+void FrameDecoder::reserveTail(qsizetype size) {
+    if (m_begin == m_end)
+        m_begin = m_end = 0;
+    if (qsizetype(m_storage.size()) - m_end >= size)
+        return;
+    if (m_begin > 0) {
+        memmove(m_storage.data(), m_storage.data() + m_begin, size_t(m_end - m_begin));
+        m_end -= m_begin;
+        m_begin = 0;
     }
+    if (qsizetype(m_storage.size()) - m_end < size)
+        m_storage.resize(size_t(std::max(m_end + size, qsizetype(m_storage.size()) * 2)));
 }
 
 qsizetype FrameDecoder::missing() const {
     qsizetype have = pending();
     if (have < kHeaderSize)
         return kHeaderSize + kTrailerSize - have;
-    std::uint32_t length = readBe32(m_buffer.constData() + m_offset + 12);
+    std::uint32_t length = readBe32(m_storage.data() + m_begin + 12);
     if (length > std::uint32_t(kMaxPayload))
         return 1;
     qsizetype total = kHeaderSize + qsizetype(length) + kTrailerSize;
     return total > have ? total - have : 1;
 }
 
-std::optional<Result<Frame>> FrameDecoder::next() {
+std::optional<Result<Frame>> FrameDecoder::next(PayloadMode mode) {
     if (m_poisoned)
         return Result<Frame>(*m_poisoned);
     if (pending() < kHeaderSize)
         return std::nullopt;
-    const char* start = m_buffer.constData() + m_offset;
+    const char* start = m_storage.data() + m_begin;
     auto header = parseHeader(start);
     if (!header.ok()) {
         m_poisoned = header.error();
@@ -200,8 +223,8 @@ std::optional<Result<Frame>> FrameDecoder::next() {
     qsizetype total = kHeaderSize + qsizetype(header->length) + kTrailerSize;
     if (pending() < total)
         return std::nullopt;
-    m_offset += total;
-    auto frame = finishFrame(*header, start);
+    m_begin += total;
+    auto frame = finishFrame(*header, start, mode == PayloadMode::View);
     if (!frame.ok())
         m_lastDamaged = DamagedFrame{header->command, header->sequence};
     return frame;

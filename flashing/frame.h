@@ -5,6 +5,7 @@
 #include <QByteArray>
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 // The wire frame of the Keyline device protocol (docs/device-protocol.md, "Frames").
 namespace keyline::protocol {
@@ -71,11 +72,20 @@ public:
     void feed(const QByteArray& bytes) { feed(bytes.constData(), static_cast<int>(bytes.size())); }
 
     // The next complete frame, an error, or nullopt when more bytes are needed.
-    std::optional<Result<Frame>> next();
+    // With PayloadMode::View the payload is not copied: it refers into the decoder's buffer and
+    // stays valid only until the next feed() or prepareWrite(). The device's flash path uses it so
+    // that an image chunk is not copied between the link and flash; anything kept must be copied.
+    enum class PayloadMode { Copy, View };
+    std::optional<Result<Frame>> next(PayloadMode mode = PayloadMode::Copy);
+
+    // Reading straight into the decoder, without the copy feed() makes: room for `size` more
+    // bytes at the end of the buffer, then commitWrite() with how many were written (0..size).
+    char* prepareWrite(qsizetype size);
+    void commitWrite(qsizetype written);
 
     bool poisoned() const { return m_poisoned.has_value(); }
     // Bytes received but not yet returned as a frame.
-    qsizetype pending() const { return m_buffer.size() - m_offset; }
+    qsizetype pending() const { return m_end - m_begin; }
     // How many more bytes complete the frame being received (at least 1 when waiting).
     qsizetype missing() const;
 
@@ -88,10 +98,14 @@ public:
     const std::optional<DamagedFrame>& lastDamaged() const { return m_lastDamaged; }
 
 private:
-    void compact();
+    // Makes room for `size` more bytes after m_end: moves the unread bytes to the front, and
+    // grows the storage only when that is not enough (it never shrinks: no allocation per frame).
+    void reserveTail(qsizetype size);
 
-    QByteArray m_buffer;
-    qsizetype m_offset = 0;
+    std::vector<char> m_storage;
+    qsizetype m_begin = 0;       // first unread byte
+    qsizetype m_end = 0;         // one past the last received byte
+    qsizetype m_writeStart = -1; // where prepareWrite()'s room begins; -1 when none is open
     std::optional<Error> m_poisoned;
     std::optional<DamagedFrame> m_lastDamaged;
 };

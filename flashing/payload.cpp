@@ -106,6 +106,21 @@ QByteArray PayloadReader::blob(const char* field, int maxSize) {
     return out;
 }
 
+QByteArray PayloadReader::blobView(const char* field, int maxSize) {
+    std::uint32_t size = u32(field);
+    if (m_error)
+        return {};
+    if (size > std::uint32_t(maxSize)) {
+        fail(field, QStringLiteral("announces %1 bytes, limit is %2").arg(size).arg(maxSize));
+        return {};
+    }
+    if (!need(field, qsizetype(size)))
+        return {};
+    QByteArray out = QByteArray::fromRawData(m_in.constData() + m_pos, qsizetype(size));
+    m_pos += qsizetype(size);
+    return out;
+}
+
 QString PayloadReader::str(const char* field, int maxBytes) {
     std::uint16_t size = u16(field);
     if (m_error)

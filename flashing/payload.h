@@ -43,6 +43,8 @@ public:
     std::uint64_t u64(const char* field);
     // A blob of at most maxSize bytes.
     QByteArray blob(const char* field, int maxSize);
+    // The same without copying: the result refers into the payload being read.
+    QByteArray blobView(const char* field, int maxSize);
     // A UTF-8 string of at most maxBytes bytes; invalid UTF-8 or control characters fail.
     QString str(const char* field, int maxBytes);
     QByteArray tail(const char* field, int maxSize);

@@ -11,6 +11,7 @@
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -115,6 +116,46 @@ Result<void> SocketTransport::write(const char* data, qsizetype size, Deadline d
             return Error(ErrorCode::Io, QStringLiteral("poll: %1").arg(systemError(errno)));
         if (r > 0 && (p.revents & (POLLERR | POLLHUP)))
             return disconnected(QStringLiteral("connection reset"));
+    }
+    return success();
+}
+
+Result<void> SocketTransport::writePieces(std::span<const Piece> pieces, Deadline deadline) {
+    if (m_fd < 0)
+        return disconnected(QStringLiteral("link closed"));
+    constexpr std::size_t kMaxPieces = 8;
+    if (pieces.size() > kMaxPieces)
+        return Transport::writePieces(pieces, deadline);
+    iovec iov[kMaxPieces];
+    std::size_t count = 0;
+    for (const Piece& p : pieces)
+        if (p.size > 0)
+            iov[count++] = {const_cast<char*>(p.data), size_t(p.size)};
+    std::size_t first = 0;
+    while (first < count) {
+        msghdr msg{};
+        msg.msg_iov = iov + first;
+        msg.msg_iovlen = count - first;
+        ssize_t n = ::sendmsg(m_fd, &msg, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+            return disconnected(systemError(errno));
+        if (n < 0) {
+            // The socket is full: the rest goes out piece by piece, each waiting as write() does.
+            for (std::size_t i = first; i < count; ++i)
+                KL_TRY(write(static_cast<const char*>(iov[i].iov_base), qsizetype(iov[i].iov_len),
+                             deadline));
+            return success();
+        }
+        // Skip what was sent, possibly ending inside a piece.
+        auto sent = size_t(n);
+        while (first < count && sent >= iov[first].iov_len)
+            sent -= iov[first++].iov_len;
+        if (first < count) {
+            iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + sent;
+            iov[first].iov_len -= sent;
+        }
     }
     return success();
 }

@@ -23,6 +23,7 @@ public:
 
     const PortInfo& port() const override { return m_port; }
     Result<void> write(const char* data, qsizetype size, Deadline deadline) override;
+    Result<void> writePieces(std::span<const Piece> pieces, Deadline deadline) override;
     Result<qsizetype> read(char* buffer, qsizetype max, Deadline deadline) override;
     void close() override;
 

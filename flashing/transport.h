@@ -7,6 +7,7 @@
 #include <QString>
 #include <functional>
 #include <memory>
+#include <span>
 
 namespace keyline::flashing {
 
@@ -31,6 +32,18 @@ public:
     virtual const PortInfo& port() const = 0;
     // Writes every byte or fails (Timeout, Disconnected, Io).
     virtual Result<void> write(const char* data, qsizetype size, Deadline deadline) = 0;
+    // Writes several pieces as if they were one buffer. Transports that can hand them to the
+    // system in one call (sendmsg) override it, so a frame's header, a flash chunk and the
+    // check leave as one write and the device wakes once per frame, not three times.
+    struct Piece {
+        const char* data;
+        qsizetype size;
+    };
+    virtual Result<void> writePieces(std::span<const Piece> pieces, Deadline deadline) {
+        for (const Piece& p : pieces)
+            KL_TRY(write(p.data, p.size, deadline));
+        return success();
+    }
     // Reads at least one and at most `max` bytes, waiting until the deadline.
     virtual Result<qsizetype> read(char* buffer, qsizetype max, Deadline deadline) = 0;
     // Drops the link; later calls fail with Disconnected.

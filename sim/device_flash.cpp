@@ -1,6 +1,6 @@
 // Flash transfer and install. Chunks are written in place with pwrite; the durable offset is
 // recorded every kDurableStep bytes, when the image is complete, at commit and when the link
-// drops, so the hot path costs one pwrite per chunk and a small state file per MiB. Nothing is
+// drops, so the hot path costs one pwrite per chunk and a small state file per 8 MiB. Nothing is
 // fsynced: the device models its own power loss, and both the image and its record survive the
 // simulator being killed (docs/wearable-sim.md, "Persistence").
 #include "flashing/flash_writer.h"
@@ -21,7 +21,7 @@ using namespace keyline::protocol;
 namespace {
 
 constexpr std::uint64_t kFlashCapacity = 4ull << 30; // 4 GiB of simulated flash
-constexpr std::uint64_t kDurableStep = 1u << 20;
+constexpr std::uint64_t kDurableStep = 8u << 20;
 constexpr const char* kBrownoutFault = "brownout-at-commit";
 
 QByteArray fileSha256(const QString& path) {
@@ -127,7 +127,7 @@ Reply VirtualDevice::flashBegin(const QByteArray& payload) {
 }
 
 Reply VirtualDevice::flashChunk(const QByteArray& payload) {
-    auto request = FlashChunkRequest::decode(payload);
+    auto request = FlashChunkRequest::decodeView(payload);
     if (!request)
         return malformed(request.error());
     switch (m_flash.transfer) {

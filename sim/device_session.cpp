@@ -60,29 +60,56 @@ void DeviceSession::appendError(Output& out, std::uint16_t command, std::uint32_
                 static_cast<int>(payload.size()));
 }
 
+qsizetype DeviceSession::acceptedBytes(qsizetype size, bool& dropAfterInput) {
+    dropAfterInput = false;
+    if (!m_faults.disconnectAfterBytes)
+        return size;
+    const QString key =
+        QStringLiteral("disconnect-after-bytes=%1").arg(*m_faults.disconnectAfterBytes);
+    const std::uint64_t total = m_device->addReceivedBytes(std::uint64_t(size));
+    if (total < *m_faults.disconnectAfterBytes || !fireOnce(key))
+        return size;
+    const std::uint64_t before = total - std::uint64_t(size);
+    const std::uint64_t limit = *m_faults.disconnectAfterBytes;
+    dropAfterInput = true;
+    return before >= limit ? 0 : qsizetype(limit - before);
+}
+
 PortSession::Output DeviceSession::feed(const char* data, qsizetype size) {
-    Output out;
-    if (m_dropped || size <= 0) {
-        out.disconnect = m_dropped;
-        return out;
-    }
-    qsizetype accepted = size;
+    if (m_dropped || size <= 0)
+        return Output{{}, m_dropped};
     bool dropAfterInput = false;
-    if (m_faults.disconnectAfterBytes) {
-        const QString key =
-            QStringLiteral("disconnect-after-bytes=%1").arg(*m_faults.disconnectAfterBytes);
-        const std::uint64_t total = m_device->addReceivedBytes(std::uint64_t(size));
-        if (total >= *m_faults.disconnectAfterBytes && fireOnce(key)) {
-            const std::uint64_t before = total - std::uint64_t(size);
-            const std::uint64_t limit = *m_faults.disconnectAfterBytes;
-            accepted = before >= limit ? 0 : qsizetype(limit - before);
-            dropAfterInput = true;
-        }
-    }
+    const qsizetype accepted = acceptedBytes(size, dropAfterInput);
     m_pacer.chargeLink(accepted);
     m_decoder.feed(data, static_cast<int>(accepted));
+    return process(dropAfterInput);
+}
+
+char* DeviceSession::receiveBuffer(qsizetype& size) {
+    // Reading no further than the end of the frame in progress leaves nothing to move before
+    // the next read; small frames are read in batches.
+    size = std::min(size, std::max<qsizetype>(m_decoder.missing(), 64 * 1024));
+    return m_decoder.prepareWrite(size);
+}
+
+PortSession::Output DeviceSession::received(qsizetype size) {
+    if (m_dropped || size <= 0) {
+        m_decoder.commitWrite(0);
+        return Output{{}, m_dropped};
+    }
+    bool dropAfterInput = false;
+    const qsizetype accepted = acceptedBytes(size, dropAfterInput);
+    m_pacer.chargeLink(accepted);
+    m_decoder.commitWrite(accepted); // bytes past an injected disconnect never arrived
+    return process(dropAfterInput);
+}
+
+PortSession::Output DeviceSession::process(bool dropAfterInput) {
+    Output out;
     while (!out.disconnect) {
-        auto next = m_decoder.next();
+        // Payloads are views into the decoder's buffer, valid until the next feed(): a flash
+        // chunk goes from there to flash without a copy; other commands copy what they keep.
+        auto next = m_decoder.next(FrameDecoder::PayloadMode::View);
         if (!next)
             break;
         if (next->ok()) {
@@ -136,7 +163,10 @@ void DeviceSession::handleFrame(const Frame& frame, Output& out) {
                     QStringLiteral("frame check failed; send it again"));
         return;
     }
-    Reply reply = m_device->handle(*command, frame.payload);
+    const QByteArray payload = *command == Command::FlashChunk
+                                   ? frame.payload
+                                   : QByteArray(frame.payload.constData(), frame.payload.size());
+    Reply reply = m_device->handle(*command, payload);
     m_pacer.charge(reply.work);
     if (reply.powerLoss) {
         log(QStringLiteral("power lost during %1; dropping the link").arg(commandName(*command)));

@@ -28,8 +28,14 @@ public:
     ~DeviceSession() override;
 
     Output feed(const char* data, qsizetype size) override;
+    char* receiveBuffer(qsizetype& size) override;
+    Output received(qsizetype size) override;
 
 private:
+    // How many of `size` newly received bytes the link delivers before an injected disconnect.
+    qsizetype acceptedBytes(qsizetype size, bool& dropAfterInput);
+    // Decodes and answers what the decoder holds.
+    Output process(bool dropAfterInput);
     void handleFrame(const protocol::Frame& frame, Output& out);
     void appendError(Output& out, std::uint16_t command, std::uint32_t sequence,
                      protocol::DeviceError code, const QString& message);

@@ -84,6 +84,20 @@ public:
         bool disconnect = false; // the link drops after sending `bytes` (fault or reset)
     };
     virtual Output feed(const char* data, qsizetype size) = 0;
+
+    // Zero-copy receive for transports that read into a buffer: receiveBuffer() gives room for
+    // at most `size` bytes to read into, and may lower `size` to what completes the frame in
+    // progress (so the next read starts on a frame boundary); then received(n) handles the n
+    // bytes read as feed() would. The defaults go through feed().
+    // Inline, so that code using only this interface (the USB harness) needs no keyline::sim.
+    virtual char* receiveBuffer(qsizetype& size) {
+        m_receiveScratch.resize(size);
+        return m_receiveScratch.data();
+    }
+    virtual Output received(qsizetype size) { return feed(m_receiveScratch.constData(), size); }
+
+private:
+    QByteArray m_receiveScratch;
 };
 
 class Simulator {

@@ -211,19 +211,23 @@ void SocketServer::serveConnection(int port, int fd) {
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &kSocketBuffer, sizeof(kSocketBuffer));
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kSocketBuffer, sizeof(kSocketBuffer));
     std::unique_ptr<PortSession> session = m_simulator.openSession(port);
-    std::vector<char> buffer(static_cast<size_t>(kReadBuffer));
     while (session && !m_stopping) {
         pollfd fds[2] = {{fd, POLLIN, 0}, {m_wakeFd, POLLIN, 0}};
         if (::poll(fds, 2, -1) < 0 && errno != EINTR)
             break;
         if (fds[1].revents)
             break;
-        ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);
-        if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+        // Read straight into the session's frame buffer: an image chunk is not copied on its
+        // way from the socket to flash.
+        qsizetype room = kReadBuffer;
+        char* buffer = session->receiveBuffer(room);
+        ssize_t n = ::recv(fd, buffer, size_t(room), 0);
+        const int err = errno;
+        PortSession::Output out = session->received(n > 0 ? qsizetype(n) : 0);
+        if (n < 0 && (err == EINTR || err == EAGAIN || err == EWOULDBLOCK))
             continue;
         if (n <= 0)
             break; // the station closed the link
-        PortSession::Output out = session->feed(buffer.data(), qsizetype(n));
         if (!writeAll(fd, out.bytes.constData(), out.bytes.size()) || out.disconnect)
             break;
     }

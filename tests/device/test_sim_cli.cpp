@@ -101,7 +101,7 @@ TEST_CASE("the vendor key of --vendor-key decides which keystores are stored", "
     CHECK(written->sha256 == keyline::devicetest::sha256(keystore));
 }
 
-TEST_CASE("a killed simulator resumes flashing from the last durable MiB, SIGTERM cleans up",
+TEST_CASE("a killed simulator resumes flashing from the last durable offset, SIGTERM cleans up",
           "[device][cli]") {
     QTemporaryDir state;
     QTemporaryDir sockets(QStringLiteral("/tmp/kls-XXXXXX"));
@@ -109,10 +109,12 @@ TEST_CASE("a killed simulator resumes flashing from the last durable MiB, SIGTER
                            QStringLiteral("--state-dir"),  state.path(),
                            QStringLiteral("--socket-dir"), sockets.path(),
                            QStringLiteral("--timing"),     QStringLiteral("none")};
-    const QByteArray image = keyline::devicetest::randomBytes(4 * 1024 * 1024);
+    const QByteArray image = keyline::devicetest::randomBytes(12 * 1024 * 1024);
     const QByteArray sha = keyline::devicetest::sha256(image);
     const int chunk = 256 * 1024;
-    const std::uint64_t sent = 3 * 1024 * 1024 + 2 * chunk; // 3.5 MiB
+    // The simulator records its durable offset every 8 MiB (docs/wearable-sim.md).
+    const std::uint64_t durable = 8 * 1024 * 1024;
+    const std::uint64_t sent = durable + 2 * chunk; // 8.5 MiB
     {
         SimProcess sim;
         sim.start(args);
@@ -128,7 +130,7 @@ TEST_CASE("a killed simulator resumes flashing from the last durable MiB, SIGTER
     auto client = connectTo(sockets.path());
     auto resume = client->flashBegin(std::uint64_t(image.size()), sha);
     REQUIRE(resume.ok());
-    CHECK(*resume == 3 * 1024 * 1024);
+    CHECK(*resume == durable);
     for (std::uint64_t offset = *resume; offset < std::uint64_t(image.size()); offset += chunk)
         REQUIRE(client->flashChunk(offset, image.mid(qsizetype(offset), chunk)).ok());
     auto committed = client->flashCommit();
