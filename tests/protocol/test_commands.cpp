@@ -184,3 +184,16 @@ TEST_CASE("commands: signed messages are domain-separated", "[commands]") {
     // Length prefixes keep (uid, nonce) splits unambiguous.
     CHECK(challengeMessage("ab", "c") != challengeMessage("a", "bc"));
 }
+
+TEST_CASE("commands: a flash chunk decoded as a view shares the payload's bytes", "[commands]") {
+    const QByteArray payload = FlashChunkRequest{4096, QByteArray(1000, 'z')}.encode();
+    auto copy = FlashChunkRequest::decode(payload);
+    auto view = FlashChunkRequest::decodeView(payload);
+    REQUIRE(copy.ok());
+    REQUIRE(view.ok());
+    CHECK(view->offset == 4096);
+    CHECK(view->data == copy->data);
+    CHECK(view->data.constData() == payload.constData() + 12); // no copy was made
+    CHECK(copy->data.constData() != payload.constData() + 12);
+    CHECK_FALSE(FlashChunkRequest::decodeView(payload.left(20)).ok());
+}

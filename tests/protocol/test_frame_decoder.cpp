@@ -105,3 +105,45 @@ TEST_CASE("decoder: an oversized length is refused before the bytes arrive", "[f
     REQUIRE_FALSE(r->ok());
     CHECK(FrameFault(r->error().detail()) == FrameFault::Oversized);
 }
+
+TEST_CASE("decoder: reading straight into the buffer equals feeding", "[frame][decoder]") {
+    QByteArray stream = encodeFrame(frameWith(1, QByteArray(70000, 'a'))) +
+                        encodeFrame(frameWith(2, "small")) +
+                        encodeFrame(frameWith(3, QByteArray(300000, 'c')));
+    FrameDecoder d;
+    QList<std::uint32_t> seen;
+    qsizetype pos = 0;
+    while (pos < stream.size()) {
+        // Odd read sizes so that frames straddle reads; offer more room than is written.
+        const qsizetype room = 9973;
+        char* into = d.prepareWrite(room);
+        const qsizetype n = std::min(room - 7, stream.size() - pos);
+        memcpy(into, stream.constData() + pos, size_t(n));
+        d.commitWrite(n);
+        pos += n;
+        while (auto f = d.next(FrameDecoder::PayloadMode::View)) {
+            REQUIRE(f->ok());
+            const Frame& frame = f->value();
+            CHECK(frame.payload.size() == (frame.sequence == 1   ? 70000
+                                           : frame.sequence == 2 ? 5
+                                                                 : 300000));
+            CHECK(frame.payload.endsWith(frame.sequence == 2   ? "l"
+                                         : frame.sequence == 1 ? "a"
+                                                               : "c"));
+            seen.append(frame.sequence);
+        }
+    }
+    CHECK(seen == QList<std::uint32_t>{1, 2, 3});
+    CHECK(d.pending() == 0);
+}
+
+TEST_CASE("decoder: bytes committed after a poisoning are not kept", "[frame][decoder]") {
+    FrameDecoder d;
+    d.feed(QByteArray("XXXXXXXXXXXXXXXXXXXX"));
+    REQUIRE(d.next().has_value());
+    REQUIRE(d.poisoned());
+    char* into = d.prepareWrite(64);
+    memset(into, 'k', 64);
+    d.commitWrite(64);
+    CHECK(d.pending() == 20); // only what arrived before the stream was found out of step
+}
