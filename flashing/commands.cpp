@@ -411,13 +411,9 @@ QByteArray FlashChunkRequest::encode() const {
 }
 
 Result<FlashChunkRequest> FlashChunkRequest::decode(const QByteArray& payload) {
-    PayloadReader r(payload, QStringLiteral("flash-chunk request"));
-    FlashChunkRequest v;
-    v.offset = r.u64("offset");
-    v.data = r.blob("data", kMaxChunkData);
-    if (!r.failed() && v.data.isEmpty())
-        r.fail("data", QStringLiteral("is empty"));
-    return finish(r, v);
+    KL_TRY_ASSIGN(FlashChunkRequest v, decodeView(payload));
+    v.data = QByteArray(v.data.constData(), v.data.size()); // own the bytes
+    return v;
 }
 
 Result<FlashChunkRequest> FlashChunkRequest::decodeView(const QByteArray& payload) {

@@ -92,18 +92,8 @@ std::uint64_t PayloadReader::u64(const char* field) {
 }
 
 QByteArray PayloadReader::blob(const char* field, int maxSize) {
-    std::uint32_t size = u32(field);
-    if (m_error)
-        return {};
-    if (size > std::uint32_t(maxSize)) {
-        fail(field, QStringLiteral("announces %1 bytes, limit is %2").arg(size).arg(maxSize));
-        return {};
-    }
-    if (!need(field, qsizetype(size)))
-        return {};
-    QByteArray out = m_in.mid(m_pos, qsizetype(size));
-    m_pos += qsizetype(size);
-    return out;
+    const QByteArray view = blobView(field, maxSize);
+    return QByteArray(view.constData(), view.size());
 }
 
 QByteArray PayloadReader::blobView(const char* field, int maxSize) {
