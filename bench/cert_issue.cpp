@@ -2,6 +2,8 @@
 // ratio to raw C_Sign calls with the same key on the same token in the same run, and against a
 // shell-scripted station that runs openssl x509 -req plus pkcs11-tool per device.
 //
+// Headline: issuance from raw CSRs (check + build + sign), as a station issues.
+//
 // Usage: bench_cert_issue [devices=400] [shell_devices=40]
 // Links: keyline::hsm, OpenSSL::Crypto, Qt6::Core.
 
@@ -207,24 +209,29 @@ int main(int argc, char** argv) {
                          QStringLiteral("-i"), hash, QStringLiteral("-o"), sig});
     });
 
+    // The headline is issuance from the raw CSR, as a station does it: the pre-checked figure
+    // leaves out the CSR checks (parse, P-256 point check, proof-of-possession verification).
     std::printf("\ncertificate issuance through the HSM (SoftHSM2, P-256, %d devices, %d cores)\n",
                 devices, cores);
+    std::printf("HEADLINE issue from raw CSR / raw C_Sign, 1 thread: %.2f (goal >= 0.70: %s)\n",
+                issue1 / rawSign1, issue1 / rawSign1 >= 0.7 ? "met" : "NOT met");
     std::printf("  raw C_Sign, 1 thread                       %9.0f /s\n", rawSign1);
     std::printf(
-        "  issue from CSR (check+build+sign), 1 thr   %9.0f /s   ratio to raw C_Sign %.2f\n",
+        "  issue from raw CSR (check+build+sign), 1 t %9.0f /s   ratio to raw C_Sign %.2f\n",
         issue1, issue1 / rawSign1);
     std::printf(
         "  issue pre-checked CSR (build+sign), 1 thr  %9.0f /s   ratio to raw C_Sign %.2f\n",
         issueChecked1, issueChecked1 / rawSign1);
     std::printf("  raw C_Sign, 2 threads (session pool)       %9.0f /s\n", rawSignN);
     std::printf(
-        "  issue from CSR, 2 threads (session pool)   %9.0f /s   ratio to raw C_Sign %.2f\n",
+        "  issue from raw CSR, 2 threads (pool)       %9.0f /s   ratio to raw C_Sign %.2f\n",
         issueN, issueN / rawSignN);
     std::printf(
         "  shell station (openssl x509 -req, dgst, pkcs11-tool per device, %d devices)\n"
-        "                                              %9.1f /s   keyline is %.0fx faster\n",
+        "                                              %9.1f /s   keyline (raw CSR) is %.0fx "
+        "faster\n",
         shellDevices, shell, issue1 / shell);
-    std::printf("goal: issue / raw C_Sign >= 0.70 -> %s (from CSR), %s (pre-checked)\n",
+    std::printf("goal: issue / raw C_Sign >= 0.70 -> %s (raw CSR, headline), %s (pre-checked)\n",
                 issue1 / rawSign1 >= 0.7 ? "met" : "NOT met",
                 issueChecked1 / rawSign1 >= 0.7 ? "met" : "NOT met");
     return 0;

@@ -1,8 +1,9 @@
 #include "hsm/csr_check.h"
 
 #include "common/ossl_ptr.h"
+#include "hsm/csr_parse.h"
+#include "hsm/csr_pop.h"
 
-#include <openssl/evp.h>
 #include <openssl/obj_mac.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -20,27 +21,69 @@ Error reject(CsrRejection why, const QString& text) {
                  int(why));
 }
 
-QString nameText(const X509_NAME* name) {
+// The namedCurve parameters TLV for prime256v1.
+constexpr char kP256ParamsTlv[] = {0x06,       0x08, 0x2a, char(0x86), 0x48,
+                                   char(0xce), 0x3d, 0x03, 0x01,       0x07};
+
+// The texts below only feed refusal messages, so they may use OpenSSL's slow paths. Whatever
+// comes from outside is clipped before it goes into a message.
+
+QString nameText(QByteArrayView nameDer) {
+    const auto* p = reinterpret_cast<const unsigned char*>(nameDer.data());
+    OsslPtr<X509_NAME, X509_NAME_free> name(d2i_X509_NAME(nullptr, &p, long(nameDer.size())));
     OsslPtr<BIO, BIO_free> bio(BIO_new(BIO_s_mem()));
-    X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253);
+    if (!name || !bio)
+        return QStringLiteral("?");
+    X509_NAME_print_ex(bio.get(), name.get(), 0, XN_FLAG_RFC2253);
     char* data = nullptr;
     const long len = BIO_get_mem_data(bio.get(), &data);
-    // Clip what comes from outside before it goes into a message.
     return QString::fromUtf8(data, int(len)).left(128);
 }
 
+// "rsaEncryption", "secp384r1", or the dotted form of an OID OpenSSL does not know.
+QString oidText(QByteArrayView content) {
+    if (content.size() > 64)
+        return QStringLiteral("?");
+    QByteArray tlv;
+    tlv.append(char(0x06)).append(char(content.size())).append(content);
+    const auto* p = reinterpret_cast<const unsigned char*>(tlv.constData());
+    OsslPtr<ASN1_OBJECT, ASN1_OBJECT_free> obj(d2i_ASN1_OBJECT(nullptr, &p, long(tlv.size())));
+    char text[80] = {};
+    if (!obj)
+        return QStringLiteral("?");
+    const int nid = OBJ_obj2nid(obj.get());
+    if (nid != NID_undef)
+        return QLatin1String(OBJ_nid2sn(nid));
+    OBJ_obj2txt(text, sizeof text, obj.get(), 1);
+    return QLatin1String(text);
+}
+
+QString curveText(QByteArrayView paramsTlv) {
+    if (paramsTlv.isEmpty())
+        return QStringLiteral("(no parameters)");
+    if (paramsTlv.front() == 0x06 && paramsTlv.size() >= 2)
+        return oidText(paramsTlv.sliced(2));
+    return QStringLiteral("(explicit parameters)");
+}
+
+// PEM is only the base64 armour: decode it without OpenSSL's ASN.1 layer, which would run the
+// slow key decoding this file avoids, and leave the strict parse to the DER.
 QByteArray pemToDer(const QByteArray& pem) {
     OsslPtr<BIO, BIO_free> bio(BIO_new_mem_buf(pem.constData(), int(pem.size())));
-    OsslPtr<X509_REQ, X509_REQ_free> req(
-        PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr));
-    if (!req)
+    char* name = nullptr;
+    char* header = nullptr;
+    unsigned char* data = nullptr;
+    long len = 0;
+    if (!bio || PEM_read_bio(bio.get(), &name, &header, &data, &len) != 1)
         return {};
-    unsigned char* der = nullptr;
-    const int len = i2d_X509_REQ(req.get(), &der);
-    if (len <= 0)
-        return {};
-    QByteArray out(reinterpret_cast<const char*>(der), len);
-    OPENSSL_free(der);
+    const QByteArrayView type(name);
+    QByteArray out;
+    if ((type == "CERTIFICATE REQUEST" || type == "NEW CERTIFICATE REQUEST") && header &&
+        header[0] == 0 && len > 0)
+        out = QByteArray(reinterpret_cast<const char*>(data), int(len));
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    OPENSSL_free(data);
     return out;
 }
 
@@ -93,70 +136,61 @@ Result<CheckedCsr> checkDeviceCsr(const QByteArray& input, const QString& expect
     if (der.isEmpty())
         return reject(CsrRejection::Malformed, QStringLiteral("empty"));
 
-    const auto* begin = reinterpret_cast<const unsigned char*>(der.constData());
-    const auto* p = begin;
-    OsslPtr<X509_REQ, X509_REQ_free> req(d2i_X509_REQ(nullptr, &p, long(der.size())));
-    if (!req)
-        return reject(CsrRejection::Malformed, QStringLiteral("not a DER PKCS#10 request"));
-    if (p != begin + der.size())
-        return reject(CsrRejection::Malformed,
-                      QStringLiteral("%1 bytes after the request").arg(begin + der.size() - p));
-    if (X509_REQ_get_version(req.get()) != X509_REQ_VERSION_1)
-        return reject(CsrRejection::Malformed, QStringLiteral("version is not 1"));
+    // Our own strict parse, not d2i_X509_REQ: see csr_parse.h for why.
+    auto parsed = parseCsrDer(der);
+    if (!parsed.ok())
+        return reject(
+            CsrRejection::Malformed,
+            QStringLiteral("not a DER PKCS#10 request: %1").arg(parsed.error().message()));
+    const CsrFields& f = *parsed;
 
-    EVP_PKEY* key = X509_REQ_get0_pubkey(req.get());
-    if (!key)
-        return reject(CsrRejection::Malformed, QStringLiteral("public key does not parse"));
-    if (EVP_PKEY_get_base_id(key) != EVP_PKEY_EC)
+    if (f.keyAlgOid != oid::ecPublicKey)
         return reject(CsrRejection::NotEcKey,
                       QStringLiteral("key type is %1, the station issues for EC P-256 only")
-                          .arg(QLatin1String(OBJ_nid2sn(EVP_PKEY_get_base_id(key)))));
-    char group[64] = {};
-    size_t groupLen = 0;
-    if (!EVP_PKEY_get_group_name(key, group, sizeof group, &groupLen) ||
-        OBJ_txt2nid(group) != NID_X9_62_prime256v1)
+                          .arg(oidText(f.keyAlgOid)));
+    // namedCurve prime256v1 only: explicit curve parameters are how invalid-curve keys arrive.
+    const QByteArrayView p256Params(kP256ParamsTlv, sizeof kP256ParamsTlv);
+    if (f.keyParams != p256Params)
         return reject(CsrRejection::WrongCurve,
                       QStringLiteral("key is on curve '%1', the station issues for P-256 only")
-                          .arg(QLatin1String(group)));
+                          .arg(curveText(f.keyParams)));
+    // The whole SubjectPublicKeyInfo is then fixed but for the point: 0 unused bits, 04||X||Y.
+    if (f.keyBits.size() != 66 || f.keyBits.at(1) != 0x04)
+        return reject(CsrRejection::Malformed,
+                      QStringLiteral("public key must be an uncompressed P-256 point"));
+    const QByteArrayView point = f.keyBits.sliced(1);
+    auto key = P256PublicKey::fromPoint(point);
+    if (!key.ok()) {
+        if (key.error().code() != ErrorCode::BadInput)
+            return key.error();
+        return reject(CsrRejection::Malformed, key.error().message());
+    }
 
     // Exactly one attribute, CN, equal to the ID this station assigned: anything more would be
     // copied into nothing, but a device asking for it is not behaving as specified.
-    const X509_NAME* subject = X509_REQ_get_subject_name(req.get());
-    bool subjectOk = X509_NAME_entry_count(subject) == 1;
-    if (subjectOk) {
-        const X509_NAME_ENTRY* e = X509_NAME_get_entry(subject, 0);
-        const ASN1_STRING* v = X509_NAME_ENTRY_get_data(e);
-        subjectOk = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e)) == NID_commonName &&
-                    QByteArray(reinterpret_cast<const char*>(ASN1_STRING_get0_data(v)),
-                               ASN1_STRING_length(v)) == expectedDeviceId.toUtf8();
-    }
-    if (!subjectOk)
+    const QByteArray id = expectedDeviceId.toUtf8();
+    const SubjectMatch subject = matchSubjectCn(f.subject, id);
+    if (subject == SubjectMatch::Malformed)
+        return reject(CsrRejection::Malformed, QStringLiteral("subject does not parse"));
+    if (subject != SubjectMatch::Exact)
         return reject(CsrRejection::WrongSubject,
                       QStringLiteral("subject is '%1', expected 'CN=%2'")
-                          .arg(nameText(subject), expectedDeviceId));
+                          .arg(nameText(f.subject), expectedDeviceId));
 
-    if (X509_REQ_verify(req.get(), key) != 1)
+    // RFC 5758: ecdsa-with-SHA256 has no parameters, not even NULL.
+    if (f.sigAlgOid != oid::ecdsaWithSha256 || !f.sigParams.isEmpty())
+        return reject(CsrRejection::BadSignature,
+                      QStringLiteral("signature algorithm is %1, the station accepts "
+                                     "ecdsa-with-SHA256 only")
+                          .arg(oidText(f.sigAlgOid)));
+    if (!key->verifySha256(f.info, f.signature))
         return reject(CsrRejection::BadSignature,
                       QStringLiteral("signature does not verify with the request's own key"));
 
-    // The key's bytes straight from the request's SubjectPublicKeyInfo: re-encoding an EVP_PKEY
-    // costs hundreds of microseconds in OpenSSL 3.0's encoder framework, these cost nothing.
-    X509_PUBKEY* xpub = X509_REQ_get_X509_PUBKEY(req.get());
-    const unsigned char* point = nullptr;
-    int pointLen = 0;
-    if (!xpub || !X509_PUBKEY_get0_param(nullptr, &point, &pointLen, nullptr, xpub) ||
-        pointLen != 65 || point[0] != 0x04)
-        return reject(CsrRejection::Malformed,
-                      QStringLiteral("public key must be an uncompressed P-256 point"));
-    unsigned char* spki = nullptr;
-    const int spkiLen = i2d_X509_PUBKEY(xpub, &spki);
-    if (spkiLen <= 0)
-        return reject(CsrRejection::Malformed, QStringLiteral("public key does not encode"));
     CheckedCsr out;
     out.m_deviceId = expectedDeviceId;
-    out.m_spki = QByteArray(reinterpret_cast<const char*>(spki), spkiLen);
-    out.m_point = QByteArray(reinterpret_cast<const char*>(point), pointLen);
-    OPENSSL_free(spki);
+    out.m_spki = f.spki.toByteArray();
+    out.m_point = point.toByteArray();
     return out;
 }
 

@@ -7,6 +7,7 @@
 #include "hsm/key_uri.h"
 
 #include <QByteArray>
+#include <QByteArrayView>
 #include <QString>
 #include <memory>
 #include <vector>
@@ -37,6 +38,43 @@ struct ImageKeyBurn {
     QByteArray expectedKcv;      // 3 bytes: AES-256-ECB(image key, 0^16)[0..3)
 };
 
+// AES-256-GCM with a key that never leaves the HSM (docs/security-model.md, "AES-GCM and IVs").
+inline constexpr int kGcmIvBytes = 12;  // 96-bit IV: the GCM fast path, no GHASH of the IV
+inline constexpr int kGcmTagBytes = 16; // full 128-bit tag; truncated tags are never used
+
+struct GcmSealed {
+    QByteArray iv;         // 12 random bytes chosen by the HSM side, never by the caller
+    QByteArray ciphertext; // as long as the plaintext
+    QByteArray tag;        // 16 bytes
+};
+
+// One chunked AES-GCM encryption (C_EncryptInit/Update/Final on one HSM session), so a 64 MB
+// image is encrypted without holding it twice. Dropping it before finish() abandons the
+// operation. It must not outlive the Hsm that made it.
+class GcmEncryption {
+public:
+    virtual ~GcmEncryption() = default;
+    // The random IV of this operation: store it beside the ciphertext.
+    virtual QByteArray iv() const = 0;
+    // Ciphertext for the data so far; a module may hold back bytes until later calls.
+    virtual Result<QByteArray> update(QByteArrayView plaintext) = 0;
+    struct Tail {
+        QByteArray ciphertext; // what the module held back
+        QByteArray tag;
+    };
+    virtual Result<Tail> finish() = 0;
+};
+
+// One chunked AES-GCM decryption. What update() returns is NOT authentic until finish()
+// succeeds: a caller must discard all of it when finish() fails. (SoftHSM2 returns nothing
+// before the tag is checked; other HSMs may.) VerificationFailed when the tag does not match.
+class GcmDecryption {
+public:
+    virtual ~GcmDecryption() = default;
+    virtual Result<QByteArray> update(QByteArrayView ciphertext) = 0;
+    virtual Result<QByteArray> finish() = 0;
+};
+
 class Hsm {
 public:
     virtual ~Hsm() = default;
@@ -60,6 +98,22 @@ public:
     // verified (signed by the genuine chip's identity key). All key material stays in the HSM.
     virtual Result<ImageKeyBurn> wrapImageKeyForDevice(const KeyUri& imageKey,
                                                        const QByteArray& devicePublicKey) = 0;
+
+    // AES-256-GCM with the secret key `key` (the image decryption key). The IV is 96 random
+    // bits from the HSM's generator for every encryption; a caller can never choose it, so it
+    // is never reused by mistake. The defaults say the HSM offers no AES-GCM (test fakes).
+    virtual Result<std::unique_ptr<GcmEncryption>> beginGcmEncrypt(const KeyUri& key,
+                                                                   const QByteArray& aad);
+    virtual Result<std::unique_ptr<GcmDecryption>> beginGcmDecrypt(const KeyUri& key,
+                                                                   const QByteArray& iv,
+                                                                   const QByteArray& aad,
+                                                                   const QByteArray& tag);
+
+    // One-shot forms over the streaming ones (1 MiB chunks): the output is the only copy made.
+    Result<GcmSealed> gcmEncrypt(const KeyUri& key, QByteArrayView plaintext,
+                                 const QByteArray& aad);
+    Result<QByteArray> gcmDecrypt(const KeyUri& key, const GcmSealed& sealed,
+                                  const QByteArray& aad);
 };
 
 } // namespace keyline::hsm

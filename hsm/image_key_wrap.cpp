@@ -11,12 +11,11 @@ Result<ImageKeyBurn> wrapImageKey(SessionLease& s, CK_OBJECT_HANDLE imageKey,
     auto* f = s.fn();
 
     ImageKeyBurn out;
-    KL_TRY_ASSIGN(const QByteArray kcv, getAttribute(s, imageKey, CKA_CHECK_VALUE));
-    if (kcv.size() < 3)
-        return Error(ErrorCode::EnvironmentNotReady,
-                     QStringLiteral("the HSM gives no key check value for the image key "
-                                    "(CKA_CHECK_VALUE): it cannot be confirmed after the burn"));
-    out.expectedKcv = kcv.left(3);
+    // An imported image key may have no CKA_CHECK_VALUE (SoftHSM2 2.6); the HSM computes it.
+    KL_TRY_ASSIGN(out.expectedKcv,
+                  keyCheckValue(s, imageKey)
+                      .context(QStringLiteral("the image key's check value, needed to "
+                                              "confirm the burn")));
 
     // A fresh station key for every device: a key pair reused across devices would let one
     // device's secrets help attack another's.

@@ -17,6 +17,8 @@ inline const QString auditSigning = QStringLiteral("keyline-audit-signing");
 inline const QString devAppSigning = QStringLiteral("keyline-dev-app-signing");
 inline const QString devUpdateAuth = QStringLiteral("keyline-dev-update-auth");
 inline const QString devBackendE2e = QStringLiteral("keyline-dev-backend-e2e");
+// Ceremony only, not in the inventory: the RSA key the image key is imported under.
+inline const QString transportKey = QStringLiteral("keyline-transport-key");
 } // namespace labels
 
 enum class KeyAlgorithm { EcP256Sign, EcP256Derive, Aes256 };

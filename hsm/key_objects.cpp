@@ -131,8 +131,8 @@ Result<CK_OBJECT_HANDLE> generateAes256(SessionLease& s, const QString& label, c
         .add(CKA_PRIVATE, true)
         .add(CKA_SENSITIVE, true)
         .add(CKA_EXTRACTABLE, extractable)
-        .add(CKA_ENCRYPT, false)
-        .add(CKA_DECRYPT, false)
+        .add(CKA_ENCRYPT, true) // AES-GCM of OS images (hsm.h, beginGcmEncrypt)
+        .add(CKA_DECRYPT, true)
         .add(CKA_SIGN, false)
         .add(CKA_VERIFY, false)
         .add(CKA_WRAP, false)
@@ -180,6 +180,54 @@ Result<CK_OBJECT_HANDLE> storeCertificate(SessionLease& s, const QString& label,
 Result<QByteArray> ecPublicPoint(SessionLease& s, CK_OBJECT_HANDLE publicKey) {
     KL_TRY_ASSIGN(const QByteArray raw, getAttribute(s, publicKey, CKA_EC_POINT));
     return p256PointFromEcPoint(raw);
+}
+
+// The key's length in bytes. SoftHSM2 2.6 leaves CKA_VALUE_LEN of an unwrapped key at 0; the
+// length is then measured with a size query of C_WrapKey (RFC 5649: 8 bytes more than the key)
+// under a throw-away session KEK that never leaves the HSM, so no key bytes are produced.
+Result<CK_ULONG> secretKeyLength(SessionLease& s, CK_OBJECT_HANDLE key) {
+    if (auto len = getUlong(s, key, CKA_VALUE_LEN); len.ok() && *len > 0)
+        return *len;
+    Template t;
+    t.add(CKA_CLASS, CK_ULONG(CKO_SECRET_KEY))
+        .add(CKA_KEY_TYPE, CK_ULONG(CKK_AES))
+        .add(CKA_VALUE_LEN, CK_ULONG(32))
+        .add(CKA_TOKEN, false)
+        .add(CKA_PRIVATE, true)
+        .add(CKA_SENSITIVE, true)
+        .add(CKA_EXTRACTABLE, false)
+        .add(CKA_WRAP, true)
+        .add(CKA_UNWRAP, false)
+        .add(CKA_ENCRYPT, false)
+        .add(CKA_DECRYPT, false);
+    CK_MECHANISM gen{CKM_AES_KEY_GEN, nullptr, 0};
+    CK_OBJECT_HANDLE kekHandle = CK_INVALID_HANDLE;
+    CK_RV rv = s.check(s.fn()->C_GenerateKey(s.handle(), &gen, t.data(), t.size(), &kekHandle));
+    if (rv != CKR_OK)
+        return p11Error(QStringLiteral("measuring the length of a secret key"), rv);
+    ObjectGuard kek(s, kekHandle);
+    CK_MECHANISM wrap{CKM_AES_KEY_WRAP_PAD, nullptr, 0};
+    CK_ULONG len = 0;
+    rv = s.check(s.fn()->C_WrapKey(s.handle(), &wrap, kek.get(), key, nullptr, &len));
+    if (rv != CKR_OK || len < 16)
+        return p11Error(QStringLiteral("measuring the length of a secret key"), rv);
+    return CK_ULONG(len - 8);
+}
+
+Result<QByteArray> keyCheckValue(SessionLease& s, CK_OBJECT_HANDLE key) {
+    auto stored = getAttribute(s, key, CKA_CHECK_VALUE);
+    if (stored.ok() && stored->size() >= 3)
+        return stored->left(3);
+    CK_MECHANISM ecb{CKM_AES_ECB, nullptr, 0};
+    CK_RV rv = s.check(s.fn()->C_EncryptInit(s.handle(), &ecb, key));
+    unsigned char zero[16] = {};
+    unsigned char out[16];
+    CK_ULONG len = sizeof out;
+    if (rv == CKR_OK)
+        rv = s.check(s.fn()->C_Encrypt(s.handle(), zero, sizeof zero, out, &len));
+    if (rv != CKR_OK || len < 3)
+        return p11Error(QStringLiteral("computing a key check value"), rv);
+    return QByteArray(reinterpret_cast<const char*>(out), 3);
 }
 
 ObjectGuard::~ObjectGuard() {

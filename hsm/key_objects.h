@@ -43,7 +43,8 @@ struct KeyPair {
 Result<KeyPair> generateP256(SessionLease& s, const EcKeySpec& spec);
 
 // AES-256 secret key, CKA_SENSITIVE=true. `extractable` only for keys that must leave wrapped
-// (the image key); the key can do nothing else (no encrypt, decrypt, sign, wrap, unwrap).
+// (the image key). It may encrypt and decrypt (AES-GCM of OS images, the image key's job) and
+// nothing else (no sign, verify, wrap, unwrap, derive).
 Result<CK_OBJECT_HANDLE> generateAes256(SessionLease& s, const QString& label, const QByteArray& id,
                                         bool extractable);
 
@@ -53,6 +54,16 @@ Result<CK_OBJECT_HANDLE> storeCertificate(SessionLease& s, const QString& label,
 
 // The 65-byte uncompressed point of an EC public key object.
 Result<QByteArray> ecPublicPoint(SessionLease& s, CK_OBJECT_HANDLE publicKey);
+
+// Length in bytes of an AES key: CKA_VALUE_LEN, or, where the module leaves that at 0 (SoftHSM2
+// 2.6 for unwrapped keys) and the key is extractable, measured inside the HSM without any key
+// bytes reaching the station. An error when neither works.
+Result<CK_ULONG> secretKeyLength(SessionLease& s, CK_OBJECT_HANDLE key);
+
+// KCV of an AES key, AES-ECB(key, 0^16)[0..3): CKA_CHECK_VALUE when the module keeps one, else
+// computed in the HSM with the key (SoftHSM2 2.6 keeps none for unwrapped keys; the image key
+// may encrypt). The key itself is never read.
+Result<QByteArray> keyCheckValue(SessionLease& s, CK_OBJECT_HANDLE key);
 
 // Destroys a session object when it goes out of scope (ephemeral keys, the derived KEK), also
 // on every error path.

@@ -1,5 +1,6 @@
 #include "hsm/pkcs11_hsm.h"
 
+#include "hsm/aes_gcm.h"
 #include "hsm/ec_util.h"
 #include "hsm/image_key_wrap.h"
 #include "hsm/key_inventory.h"
@@ -95,8 +96,13 @@ Result<std::vector<KeyInfo>> Pkcs11Hsm::listKeys() {
                 const QByteArray params = getAttribute(s, h, CKA_EC_PARAMS).valueOr({});
                 k.type = params == p256Params() ? QStringLiteral("EC P-256") : QStringLiteral("EC");
             } else if (type == CKK_AES) {
-                const CK_ULONG len = getUlong(s, h, CKA_VALUE_LEN).valueOr(0);
-                k.type = QStringLiteral("AES-%1").arg(len * 8);
+                const CK_ULONG len = secretKeyLength(s, h).valueOr(0);
+                k.type = len ? QStringLiteral("AES-%1").arg(len * 8) : QStringLiteral("AES");
+            } else if (type == CKK_RSA) {
+                // The ceremony's transport key; a private key object need not carry
+                // CKA_MODULUS_BITS, its modulus gives the size.
+                const QByteArray n = getAttribute(s, h, CKA_MODULUS).valueOr({});
+                k.type = QStringLiteral("RSA-%1").arg(n.size() * 8);
             } else {
                 k.type = QStringLiteral("key type 0x%1").arg(qulonglong(type), 0, 16);
             }
@@ -169,8 +175,7 @@ Result<QByteArray> Pkcs11Hsm::certificate(const KeyUri& key) {
 Result<QByteArray> Pkcs11Hsm::keyCheckValue(const KeyUri& key) {
     KL_TRY_ASSIGN(SessionLease s, m_pool->acquire());
     KL_TRY_ASSIGN(const CK_OBJECT_HANDLE h, find(s, key, CKO_SECRET_KEY));
-    KL_TRY_ASSIGN(const QByteArray kcv, getAttribute(s, h, CKA_CHECK_VALUE));
-    return kcv.left(3);
+    return hsm::keyCheckValue(s, h);
 }
 
 Result<ImageKeyBurn> Pkcs11Hsm::wrapImageKeyForDevice(const KeyUri& imageKey,
@@ -178,6 +183,43 @@ Result<ImageKeyBurn> Pkcs11Hsm::wrapImageKeyForDevice(const KeyUri& imageKey,
     KL_TRY_ASSIGN(SessionLease s, m_pool->acquire());
     KL_TRY_ASSIGN(const CK_OBJECT_HANDLE key, find(s, imageKey, CKO_SECRET_KEY));
     return wrapImageKey(s, key, devicePublicKey);
+}
+
+Result<CK_OBJECT_HANDLE> Pkcs11Hsm::findGcmKey(SessionLease& s, const KeyUri& key) {
+    KL_TRY_ASSIGN(const CK_OBJECT_HANDLE h, find(s, key, CKO_SECRET_KEY));
+    KL_TRY_ASSIGN(const CK_ULONG type, getUlong(s, h, CKA_KEY_TYPE));
+    const CK_ULONG len = secretKeyLength(s, h).valueOr(0);
+    if (type != CKK_AES || len != 32)
+        return Error(ErrorCode::EnvironmentNotReady,
+                     QStringLiteral("key '%1' is not an AES-256 key: AES-256-GCM needs one")
+                         .arg(key.object));
+    // Image keys made before AES-GCM existed (older init-dev tokens) cannot encrypt: say so
+    // instead of passing on CKR_KEY_FUNCTION_NOT_PERMITTED.
+    if (!getBool(s, h, CKA_ENCRYPT).valueOr(false) || !getBool(s, h, CKA_DECRYPT).valueOr(false))
+        return Error(ErrorCode::EnvironmentNotReady,
+                     QStringLiteral("key '%1' does not allow encryption and decryption "
+                                    "(CKA_ENCRYPT/CKA_DECRYPT): import it again with the image-key "
+                                    "ceremony (docs/key-inventory.md), or for development make a "
+                                    "new token with 'keyline hsm init-dev'")
+                         .arg(key.object));
+    return h;
+}
+
+Result<std::unique_ptr<GcmEncryption>> Pkcs11Hsm::beginGcmEncrypt(const KeyUri& key,
+                                                                  const QByteArray& aad) {
+    KL_TRY_ASSIGN(SessionLease s, m_pool->acquire());
+    KL_TRY_ASSIGN(const CK_OBJECT_HANDLE h, findGcmKey(s, key));
+    KL_TRY_ASSIGN(const QByteArray iv, randomGcmIv(s));
+    return startGcmEncryption(std::move(s), h, iv, aad);
+}
+
+Result<std::unique_ptr<GcmDecryption>> Pkcs11Hsm::beginGcmDecrypt(const KeyUri& key,
+                                                                  const QByteArray& iv,
+                                                                  const QByteArray& aad,
+                                                                  const QByteArray& tag) {
+    KL_TRY_ASSIGN(SessionLease s, m_pool->acquire());
+    KL_TRY_ASSIGN(const CK_OBJECT_HANDLE h, findGcmKey(s, key));
+    return startGcmDecryption(std::move(s), h, iv, aad, tag);
 }
 
 } // namespace keyline::hsm

@@ -37,6 +37,11 @@ public:
     Result<QByteArray> keyCheckValue(const KeyUri& key) override;
     Result<ImageKeyBurn> wrapImageKeyForDevice(const KeyUri& imageKey,
                                                const QByteArray& devicePublicKey) override;
+    Result<std::unique_ptr<GcmEncryption>> beginGcmEncrypt(const KeyUri& key,
+                                                           const QByteArray& aad) override;
+    Result<std::unique_ptr<GcmDecryption>> beginGcmDecrypt(const KeyUri& key, const QByteArray& iv,
+                                                           const QByteArray& aad,
+                                                           const QByteArray& tag) override;
 
     // Signing through pkcs11-helper (key found via its certificate's CKA_ID), for keys that
     // have a certificate: the issuing CA and the audit key. Serialised per token by the helper.
@@ -53,6 +58,8 @@ private:
     Result<void> checkToken(const KeyUri& key) const;
     // Finds `key` of class `cls`; EnvironmentNotReady with what to do when it is missing.
     Result<CK_OBJECT_HANDLE> find(SessionLease& s, const KeyUri& key, CK_OBJECT_CLASS cls);
+    // Finds an AES-256 key that may encrypt and decrypt (AES-GCM), or says what is wrong.
+    Result<CK_OBJECT_HANDLE> findGcmKey(SessionLease& s, const KeyUri& key);
 
     // Destroyed in reverse: sessions, then pkcs11-helper's provider, then our module handle,
     // which initialised the module and so finalises it.

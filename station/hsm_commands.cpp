@@ -4,6 +4,7 @@
 #include "hsm/x509_sign.h"
 #include "station/cli.h"
 #include "station/command_util.h"
+#include "station/hsm_ceremony_commands.h"
 #include "station/station_context.h"
 
 #include <QDir>
@@ -29,6 +30,16 @@ const char* kHsmHelp = R"(Usage: keyline hsm <init-dev|keys|ceremony> [options]
                   store the certificate the root issued for K, after checking its public key is
                   the HSM key (and, once the root is imported, that the root signed it).
                   K = device-root-ca imports the root certificate itself (no key on a station).
+  ceremony transport-key -o PEM
+                  image key, step 1: generate the RSA-3072 transport key pair
+                  (keyline-transport-key; private half sensitive, non-extractable, unwrap only)
+                  and write its public key for the product's key-management HSM.
+  ceremony import-image-key --wrapped FILE [--expect-kcv HEX] [--oaep sha256|sha1]
+                  image key, step 2: unwrap the image key (raw RSA-OAEP ciphertext, SHA-256 and
+                  MGF1-SHA-256 unless --oaep sha1) into keyline-image-key inside the HSM and
+                  print its key check value. --expect-kcv: refuse (exit 1) and destroy the
+                  imported key when the KCV differs. Refused when an image key exists. The
+                  transport key is destroyed after a successful import.
 
 Keys K: issuing-ca, audit, keystore-signing, device-root-ca (import-cert only).
 Default subject: "O=Keyline,CN=<inventory name> <station name>".
@@ -37,8 +48,9 @@ The module, token and PIN come from [hsm] in keyline.conf; the PIN from [hsm] pi
 $KEYLINE_HSM_PIN, the development default (SoftHSM2 dev token only), or a prompt. It is tried
 once: a wrong PIN is reported, never retried, and never printed.
 
-Exit codes: 0 done, 1 refused (key already there, policy violation), 2 bad usage or bad input
-(a certificate that does not match), 3 HSM not ready (module, token, PIN, missing key).
+Exit codes: 0 done, 1 refused (key already there, policy violation, KCV differs), 2 bad usage
+or bad input (a certificate or wrapped key that does not match), 3 HSM not ready (module, token,
+PIN, missing key, mechanism the HSM lacks).
 
 Examples:
   keyline hsm init-dev
@@ -46,6 +58,8 @@ Examples:
   keyline hsm ceremony generate --key issuing-ca -o issuing-ca.csr.pem
   keyline hsm ceremony import-cert --key device-root-ca --cert root.pem
   keyline hsm ceremony import-cert --key issuing-ca --cert issuing-ca.pem
+  keyline hsm ceremony transport-key -o transport.pub.pem
+  keyline hsm ceremony import-image-key --wrapped image-key.bin --expect-kcv 1a2b3c
 )";
 
 QString yesNo(bool b) {
@@ -173,7 +187,7 @@ QString defaultSubject(const hsm::CeremonyKey& key, const QString& station) {
 }
 
 struct CeremonyArgs {
-    QString key, subject, output, publicKeyOut, cert;
+    QString key, subject, output, publicKeyOut, cert, wrapped, expectKcv, oaep;
     bool existing = false;
 };
 
@@ -214,10 +228,14 @@ int ceremonyImport(Cli& cli, hsm::Pkcs11Hsm& hsm, const hsm::CeremonyKey& key,
 }
 
 int runCeremony(Cli& cli, StationContext& station, const QString& step, CeremonyArgs a) {
+    if (step == QLatin1String("transport-key"))
+        return ceremonyTransportKey(cli, station, a.output);
+    if (step == QLatin1String("import-image-key"))
+        return ceremonyImportImageKey(cli, station, a.wrapped, a.expectKcv, a.oaep);
     const bool generate = step == QLatin1String("generate");
     if (!generate && step != QLatin1String("import-cert"))
-        return cli.fail(2, QStringLiteral("unknown ceremony step \"%1\"; use generate or "
-                                          "import-cert")
+        return cli.fail(2, QStringLiteral("unknown ceremony step \"%1\"; use generate, "
+                                          "import-cert, transport-key or import-image-key")
                                .arg(step));
     if (a.key.isEmpty())
         return cli.fail(
@@ -255,7 +273,12 @@ int runHsmCommand(Cli& cli, const QStringList& args) {
                                     QStringLiteral("FILE"));
     const QCommandLineOption cert(QStringLiteral("cert"), QString(), QStringLiteral("FILE"));
     const QCommandLineOption existing(QStringLiteral("existing"), QString());
-    parser.addOptions({help, json, key, subject, output, pubOut, cert, existing});
+    const QCommandLineOption wrapped(QStringLiteral("wrapped"), QString(), QStringLiteral("FILE"));
+    const QCommandLineOption expectKcv(QStringLiteral("expect-kcv"), QString(),
+                                       QStringLiteral("HEX"));
+    const QCommandLineOption oaep(QStringLiteral("oaep"), QString(), QStringLiteral("HASH"));
+    parser.addOptions(
+        {help, json, key, subject, output, pubOut, cert, existing, wrapped, expectKcv, oaep});
     parser.addPositionalArgument(QStringLiteral("subcommand"), QString());
     if (!parser.parse(QStringList{QStringLiteral("keyline")} + args))
         return cli.fail(2, parser.errorText() + QStringLiteral("; see keyline hsm --help"));
@@ -272,8 +295,9 @@ int runHsmCommand(Cli& cli, const QStringList& args) {
     const QString helpCommand = QStringLiteral("keyline hsm");
     const bool ceremony = sub == QLatin1String("ceremony");
     if (positional.size() != (ceremony ? 2 : 1))
-        return cli.fail(2, ceremony ? QStringLiteral("hsm ceremony needs a step: generate or "
-                                                     "import-cert")
+        return cli.fail(2, ceremony ? QStringLiteral("hsm ceremony needs a step: generate, "
+                                                     "import-cert, transport-key or "
+                                                     "import-image-key")
                                     : QStringLiteral("hsm %1 takes no further arguments").arg(sub));
     QStringList allowed;
     if (sub == QLatin1String("keys"))
@@ -282,6 +306,10 @@ int runHsmCommand(Cli& cli, const QStringList& args) {
         allowed = {
             QStringLiteral("key"),    QStringLiteral("subject"),        QStringLiteral("o"),
             QStringLiteral("output"), QStringLiteral("public-key-out"), QStringLiteral("existing")};
+    else if (ceremony && positional.at(1) == QLatin1String("transport-key"))
+        allowed = {QStringLiteral("o"), QStringLiteral("output")};
+    else if (ceremony && positional.at(1) == QLatin1String("import-image-key"))
+        allowed = {QStringLiteral("wrapped"), QStringLiteral("expect-kcv"), QStringLiteral("oaep")};
     else if (ceremony)
         allowed = {QStringLiteral("key"), QStringLiteral("cert")};
     else if (sub != QLatin1String("init-dev"))
@@ -301,7 +329,8 @@ int runHsmCommand(Cli& cli, const QStringList& args) {
     if (ceremony)
         return runCeremony(cli, station, positional.at(1),
                            {parser.value(key), parser.value(subject), parser.value(output),
-                            parser.value(pubOut), parser.value(cert), parser.isSet(existing)});
+                            parser.value(pubOut), parser.value(cert), parser.value(wrapped),
+                            parser.value(expectKcv), parser.value(oaep), parser.isSet(existing)});
     auto hsm = station.openHsm();
     if (!hsm)
         return failWith(cli, hsm.error());
