@@ -33,21 +33,7 @@ Result<ImageKeyBurn> wrapImageKey(SessionLease& s, CK_OBJECT_HANDLE imageKey,
     params.ulPublicDataLen = CK_ULONG(peer.size());
     params.pPublicData = reinterpret_cast<CK_BYTE*>(peer.data());
     CK_MECHANISM derive{CKM_ECDH1_DERIVE, &params, sizeof params};
-    Template kekTemplate;
-    kekTemplate.add(CKA_CLASS, CK_ULONG(CKO_SECRET_KEY))
-        .add(CKA_KEY_TYPE, CK_ULONG(CKK_AES))
-        .add(CKA_VALUE_LEN, CK_ULONG(32))
-        .add(CKA_TOKEN, false)
-        .add(CKA_PRIVATE, true)
-        .add(CKA_SENSITIVE, true)
-        .add(CKA_EXTRACTABLE, false)
-        .add(CKA_WRAP, true)
-        .add(CKA_UNWRAP, false)
-        .add(CKA_ENCRYPT, false)
-        .add(CKA_DECRYPT, false)
-        .add(CKA_SIGN, false)
-        .add(CKA_VERIFY, false)
-        .add(CKA_DERIVE, false);
+    Template kekTemplate = wrapOnlySessionKeyTemplate();
     CK_OBJECT_HANDLE kekHandle = CK_INVALID_HANDLE;
     CK_RV rv = s.check(f->C_DeriveKey(s.handle(), &derive, eph.privateKey, kekTemplate.data(),
                                       kekTemplate.size(), &kekHandle));

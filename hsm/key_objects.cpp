@@ -185,9 +185,7 @@ Result<QByteArray> ecPublicPoint(SessionLease& s, CK_OBJECT_HANDLE publicKey) {
 // The key's length in bytes. SoftHSM2 2.6 leaves CKA_VALUE_LEN of an unwrapped key at 0; the
 // length is then measured with a size query of C_WrapKey (RFC 5649: 8 bytes more than the key)
 // under a throw-away session KEK that never leaves the HSM, so no key bytes are produced.
-Result<CK_ULONG> secretKeyLength(SessionLease& s, CK_OBJECT_HANDLE key) {
-    if (auto len = getUlong(s, key, CKA_VALUE_LEN); len.ok() && *len > 0)
-        return *len;
+Template wrapOnlySessionKeyTemplate() {
     Template t;
     t.add(CKA_CLASS, CK_ULONG(CKO_SECRET_KEY))
         .add(CKA_KEY_TYPE, CK_ULONG(CKK_AES))
@@ -199,7 +197,17 @@ Result<CK_ULONG> secretKeyLength(SessionLease& s, CK_OBJECT_HANDLE key) {
         .add(CKA_WRAP, true)
         .add(CKA_UNWRAP, false)
         .add(CKA_ENCRYPT, false)
-        .add(CKA_DECRYPT, false);
+        .add(CKA_DECRYPT, false)
+        .add(CKA_SIGN, false)
+        .add(CKA_VERIFY, false)
+        .add(CKA_DERIVE, false);
+    return t;
+}
+
+Result<CK_ULONG> secretKeyLength(SessionLease& s, CK_OBJECT_HANDLE key) {
+    if (auto len = getUlong(s, key, CKA_VALUE_LEN); len.ok() && *len > 0)
+        return *len;
+    Template t = wrapOnlySessionKeyTemplate();
     CK_MECHANISM gen{CKM_AES_KEY_GEN, nullptr, 0};
     CK_OBJECT_HANDLE kekHandle = CK_INVALID_HANDLE;
     CK_RV rv = s.check(s.fn()->C_GenerateKey(s.handle(), &gen, t.data(), t.size(), &kekHandle));

@@ -60,6 +60,10 @@ Result<QByteArray> ecPublicPoint(SessionLease& s, CK_OBJECT_HANDLE publicKey);
 // bytes reaching the station. An error when neither works.
 Result<CK_ULONG> secretKeyLength(SessionLease& s, CK_OBJECT_HANDLE key);
 
+// Template of a 256-bit AES session key that can only wrap and never leaves the HSM: the
+// key-encryption keys of the image-key burn and of key-length measurement.
+Template wrapOnlySessionKeyTemplate();
+
 // KCV of an AES key, AES-ECB(key, 0^16)[0..3): CKA_CHECK_VALUE when the module keeps one, else
 // computed in the HSM with the key (SoftHSM2 2.6 keeps none for unwrapped keys; the image key
 // may encrypt). The key itself is never read.
