@@ -90,6 +90,9 @@ Result<std::uint64_t> FlashWriter::transfer(const QByteArray& image, std::uint64
     std::deque<InFlight> inFlight;
     std::uint64_t next = from; // next byte to send
     std::uint64_t acked = from;
+    // Re-sends are counted per region: a long image may meet several damaged chunks, but one
+    // region that never gets through is a failing link, not bad luck.
+    std::uint64_t retryRegion = ~std::uint64_t(0);
     int retriesLeft = m_options.retries;
 
     while (acked < total) {
@@ -128,6 +131,10 @@ Result<std::uint64_t> FlashWriter::transfer(const QByteArray& image, std::uint64
         bool recoverable =
             e.code() == ErrorCode::DeviceRefused &&
             (code == DeviceError::BadFrame || code == DeviceError::FlashOffsetMismatch);
+        if (acked != retryRegion) {
+            retryRegion = acked;
+            retriesLeft = m_options.retries;
+        }
         if (!recoverable || retriesLeft-- <= 0)
             return e.withContext(m_client.port().endpoint);
         // The device dropped this chunk; the ones behind it will be refused as out of order.

@@ -175,3 +175,13 @@ TEST_CASE("flash writer: nonsense arguments are refused before anything is sent"
           ErrorCode::InvalidArgument);
     CHECK(writer.write(makeImage(4096), 64 * 1024).error().code() == ErrorCode::InvalidArgument);
 }
+
+TEST_CASE("flash writer: with no re-sends allowed a damaged chunk fails the transfer", "[flash]") {
+    SimOnSocket sim({fault(sim::FaultKind::CorruptChunk, QStringLiteral("2"))});
+    auto client = sim.connect();
+    FlashWriter writer(*client, {32 * 1024, 4, 0});
+    auto r = writer.write(makeImage(512 * 1024), 64 * 1024);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code() == ErrorCode::DeviceRefused);
+    CHECK(protocol::DeviceError(r.error().detail()) == protocol::DeviceError::BadFrame);
+}
