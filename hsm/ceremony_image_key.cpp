@@ -59,26 +59,11 @@ Result<QByteArray> rsaSpki(SessionLease& s, CK_OBJECT_HANDLE pub) {
     return out;
 }
 
+// No CKA_VALUE_LEN: its length comes from the data (SoftHSM2 2.6 refuses it with
+// CKR_ATTRIBUTE_READ_ONLY), and is checked after the unwrap (secretKeyLength()).
+// Extractable only because the otp-burn wraps it for each device.
 Template imageKeyTemplate() {
-    Template t;
-    // No CKA_VALUE_LEN: its length comes from the data (SoftHSM2 2.6 refuses it with
-    // CKR_ATTRIBUTE_READ_ONLY), and is checked after the unwrap (secretKeyLength()).
-    t.add(CKA_CLASS, CK_ULONG(CKO_SECRET_KEY))
-        .add(CKA_KEY_TYPE, CK_ULONG(CKK_AES))
-        .add(CKA_TOKEN, true)
-        .add(CKA_PRIVATE, true)
-        .add(CKA_SENSITIVE, true)
-        .add(CKA_EXTRACTABLE, true) // only because the otp-burn wraps it for each device
-        .add(CKA_ENCRYPT, true)     // AES-GCM of OS images
-        .add(CKA_DECRYPT, true)
-        .add(CKA_SIGN, false)
-        .add(CKA_VERIFY, false)
-        .add(CKA_WRAP, false)
-        .add(CKA_UNWRAP, false)
-        .add(CKA_DERIVE, false)
-        .addText(CKA_LABEL, labels::imageKey)
-        .add(CKA_ID, labels::imageKey.toUtf8());
-    return t;
+    return aes256KeyTemplate(labels::imageKey, labels::imageKey.toUtf8(), true);
 }
 
 Error unwrapError(CK_RV rv, OaepHash hash) {

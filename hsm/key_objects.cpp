@@ -121,12 +121,10 @@ Result<KeyPair> generateP256(SessionLease& s, const EcKeySpec& spec) {
     return kp;
 }
 
-Result<CK_OBJECT_HANDLE> generateAes256(SessionLease& s, const QString& label, const QByteArray& id,
-                                        bool extractable) {
+Template aes256KeyTemplate(const QString& label, const QByteArray& id, bool extractable) {
     Template t;
     t.add(CKA_CLASS, CK_ULONG(CKO_SECRET_KEY))
         .add(CKA_KEY_TYPE, CK_ULONG(CKK_AES))
-        .add(CKA_VALUE_LEN, CK_ULONG(32))
         .add(CKA_TOKEN, true)
         .add(CKA_PRIVATE, true)
         .add(CKA_SENSITIVE, true)
@@ -140,6 +138,13 @@ Result<CK_OBJECT_HANDLE> generateAes256(SessionLease& s, const QString& label, c
         .add(CKA_DERIVE, false)
         .addText(CKA_LABEL, label)
         .add(CKA_ID, id);
+    return t;
+}
+
+Result<CK_OBJECT_HANDLE> generateAes256(SessionLease& s, const QString& label, const QByteArray& id,
+                                        bool extractable) {
+    Template t = aes256KeyTemplate(label, id, extractable);
+    t.add(CKA_VALUE_LEN, CK_ULONG(32));
     CK_MECHANISM mech{CKM_AES_KEY_GEN, nullptr, 0};
     CK_OBJECT_HANDLE h = CK_INVALID_HANDLE;
     const CK_RV rv = s.check(s.fn()->C_GenerateKey(s.handle(), &mech, t.data(), t.size(), &h));

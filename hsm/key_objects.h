@@ -48,6 +48,11 @@ Result<KeyPair> generateP256(SessionLease& s, const EcKeySpec& spec);
 Result<CK_OBJECT_HANDLE> generateAes256(SessionLease& s, const QString& label, const QByteArray& id,
                                         bool extractable);
 
+// The attributes of that key, without CKA_VALUE_LEN: shared by generation (which adds the
+// length) and the ceremony's import (where the unwrapped data gives the length), so a
+// generated and an imported image key can never differ.
+Template aes256KeyTemplate(const QString& label, const QByteArray& id, bool extractable);
+
 // An X.509 certificate object with the key's CKA_ID, so pkcs11-helper finds the key through it.
 Result<CK_OBJECT_HANDLE> storeCertificate(SessionLease& s, const QString& label,
                                           const QByteArray& id, const QByteArray& der);

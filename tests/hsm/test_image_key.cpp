@@ -5,6 +5,7 @@
 #include "hsm/key_inventory.h"
 #include "hsm/key_objects.h"
 #include "hsm_fixture.h"
+#include "image_key_helpers.h"
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -62,19 +63,6 @@ QByteArray deviceUnwrap(EVP_PKEY* deviceKey, const ImageKeyBurn& burn) {
     return QByteArray(reinterpret_cast<const char*>(out), len + fin);
 }
 
-QByteArray kcvOf(const QByteArray& key) {
-    OsslPtr<EVP_CIPHER_CTX, EVP_CIPHER_CTX_free> c(EVP_CIPHER_CTX_new());
-    REQUIRE(EVP_EncryptInit_ex(c.get(), EVP_aes_256_ecb(), nullptr,
-                               reinterpret_cast<const unsigned char*>(key.constData()),
-                               nullptr) == 1);
-    EVP_CIPHER_CTX_set_padding(c.get(), 0);
-    unsigned char zero[16] = {};
-    unsigned char out[32];
-    int len = 0;
-    REQUIRE(EVP_EncryptUpdate(c.get(), out, &len, zero, sizeof zero) == 1);
-    return QByteArray(reinterpret_cast<const char*>(out), 3);
-}
-
 std::size_t sessionObjectCount(Pkcs11Hsm& hsm) {
     auto s = hsm.pool().acquire();
     REQUIRE(s.ok());
@@ -112,7 +100,7 @@ TEST_CASE("the device unwraps the image key and its check value matches") {
         CHECK(burn->expectedKcv == *hsmKcv);
         const QByteArray unwrapped = deviceUnwrap(devKey.get(), *burn);
         REQUIRE(unwrapped.size() == 32);
-        CHECK(kcvOf(unwrapped) == burn->expectedKcv);
+        CHECK(keyline::test::opensslKcv(unwrapped) == burn->expectedKcv);
         if (device == 0) {
             firstKey = unwrapped;
             firstStation = burn->stationPublicKey;

@@ -5,6 +5,7 @@
 #include "counting_hsm.h"
 #include "flashing/socket_transport.h"
 #include "hsm/hsm_fixture.h"
+#include "hsm/image_key_helpers.h"
 #include "hsm/key_inventory.h"
 #include "provisioning/chip_check_step.h"
 #include "provisioning/otp_key_step.h"
@@ -129,20 +130,6 @@ struct BurnFixture {
     }
 };
 
-QByteArray kcvOf(const QByteArray& key) {
-    std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> c(EVP_CIPHER_CTX_new(),
-                                                                      &EVP_CIPHER_CTX_free);
-    REQUIRE(EVP_EncryptInit_ex(c.get(), EVP_aes_256_ecb(), nullptr,
-                               reinterpret_cast<const unsigned char*>(key.constData()),
-                               nullptr) == 1);
-    EVP_CIPHER_CTX_set_padding(c.get(), 0);
-    unsigned char zero[16] = {};
-    unsigned char out[32];
-    int len = 0;
-    REQUIRE(EVP_EncryptUpdate(c.get(), out, &len, zero, sizeof zero) == 1);
-    return QByteArray(reinterpret_cast<const char*>(out), 3);
-}
-
 // Flips a bit inside the r value of the ephemeral key's DER signature: still DER, wrong value.
 void corruptEphemeralSignature(protocol::Frame& frame) {
     if (frame.command != quint16(Command::EphemeralKey) || frame.isError())
@@ -173,7 +160,7 @@ TEST_CASE("a genuine device gets the image key once, a second run burns nothing"
     // The device holds the HSM's image key, and it never crossed the link in plain text.
     const QByteArray imageKey = f.burnedKey();
     REQUIRE(imageKey.size() == 32);
-    CHECK(kcvOf(imageKey) == f.expectedKcv());
+    CHECK(keyline::test::opensslKcv(imageKey) == f.expectedKcv());
     REQUIRE(first.tap->otpBurnPayloads.size() == 1);
     CHECK_FALSE(first.tap->otpBurnPayloads.constFirst().contains(imageKey));
 
