@@ -89,8 +89,6 @@ int issue(Cli& cli, hsm::Hsm& hsm, const hsm::KeyUri& caKey, const hsm::CheckedC
 
 int runCaCommand(Cli& cli, const QStringList& args) {
     QCommandLineParser parser;
-    parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
-    const QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")}, QString());
     const QCommandLineOption csr(QStringLiteral("csr"), QString(), QStringLiteral("FILE"));
     const QCommandLineOption deviceId(QStringLiteral("device-id"), QString(), QStringLiteral("ID"));
     const QCommandLineOption customer(QStringLiteral("customer"), QString(), QStringLiteral("C"));
@@ -98,14 +96,9 @@ int runCaCommand(Cli& cli, const QStringList& args) {
     const QCommandLineOption output({QStringLiteral("o"), QStringLiteral("output")}, QString(),
                                     QStringLiteral("FILE"));
     const QCommandLineOption days(QStringLiteral("days"), QString(), QStringLiteral("N"));
-    parser.addOptions({help, csr, deviceId, customer, env, output, days});
-    parser.addPositionalArgument(QStringLiteral("subcommand"), QString());
-    if (!parser.parse(QStringList{QStringLiteral("keyline")} + args))
-        return cli.fail(2, parser.errorText() + QStringLiteral("; see keyline ca --help"));
-    if (parser.isSet(help)) {
-        cli.out << QString::fromUtf8(kCaHelp);
-        return 0;
-    }
+    if (auto done = parseCommandGroup(cli, parser, {csr, deviceId, customer, env, output, days},
+                                      args, QStringLiteral("ca"), kCaHelp))
+        return *done;
     const QStringList positional = parser.positionalArguments();
     if (positional.size() != 1 || positional.first() != QLatin1String("issue")) {
         cli.err << QString::fromUtf8(kCaHelp);

@@ -48,4 +48,27 @@ int rejectForeignOptions(Cli& cli, const QCommandLineParser& parser, const QStri
     return 0;
 }
 
+std::optional<int> parseCommandGroup(Cli& cli, QCommandLineParser& parser,
+                                     const QList<QCommandLineOption>& options,
+                                     const QStringList& args, const QString& group,
+                                     const char* help) {
+    parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
+    const QCommandLineOption helpOption({QStringLiteral("h"), QStringLiteral("help")}, QString());
+    parser.addOption(helpOption);
+    parser.addOptions(options);
+    parser.addPositionalArgument(QStringLiteral("subcommand"), QString());
+    if (!parser.parse(QStringList{QStringLiteral("keyline")} + args))
+        return cli.fail(2,
+                        parser.errorText() + QStringLiteral("; see keyline %1 --help").arg(group));
+    if (parser.isSet(helpOption)) {
+        cli.out << QString::fromUtf8(help);
+        return 0;
+    }
+    if (parser.positionalArguments().isEmpty()) {
+        cli.err << QString::fromUtf8(help);
+        return 2;
+    }
+    return std::nullopt;
+}
+
 } // namespace keyline::station

@@ -9,6 +9,7 @@
 #include <QByteArray>
 #include <QCommandLineParser>
 #include <QString>
+#include <optional>
 
 namespace keyline::station {
 
@@ -24,6 +25,15 @@ Result<void> writeOutputFile(const QString& path, const QByteArray& data);
 
 // "keyline: error: <error>" and its exit code.
 int failWith(Cli& cli, const Error& error);
+
+// Parses "keyline <group> <subcommand> [options]" with `options` plus -h/--help. --help prints
+// `help` (exit 0); a parse error is one line (exit 2); no subcommand prints `help` to stderr
+// (exit 2). Returns the exit code when the command is done, or nullopt to go on with
+// parser.positionalArguments() (at least one).
+std::optional<int> parseCommandGroup(Cli& cli, QCommandLineParser& parser,
+                                     const QList<QCommandLineOption>& options,
+                                     const QStringList& args, const QString& group,
+                                     const char* help);
 
 // Exit 2 when an option outside `allowed` was given for `subcommand`.
 int rejectForeignOptions(Cli& cli, const QCommandLineParser& parser, const QString& subcommand,

@@ -1,5 +1,6 @@
 #include "flashing/device_client.h"
 #include "station/cli.h"
+#include "station/command_util.h"
 #include "station/station_context.h"
 
 #include <QCommandLineParser>
@@ -212,18 +213,11 @@ int identifyDevices(Cli& cli, StationContext& station, const QStringList& only, 
 
 int runDeviceCommand(Cli& cli, const QStringList& args) {
     QCommandLineParser parser;
-    parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
-    QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")}, QString());
-    QCommandLineOption json(QStringLiteral("json"), QString());
-    QCommandLineOption port(QStringLiteral("port"), QString(), QStringLiteral("P"));
-    parser.addOptions({help, json, port});
-    parser.addPositionalArgument(QStringLiteral("subcommand"), QString());
-    if (!parser.parse(QStringList{QStringLiteral("keyline")} + args))
-        return cli.fail(2, parser.errorText() + QStringLiteral("; see keyline device --help"));
-    if (parser.isSet(help)) {
-        cli.out << QString::fromUtf8(kDeviceHelp);
-        return 0;
-    }
+    const QCommandLineOption json(QStringLiteral("json"), QString());
+    const QCommandLineOption port(QStringLiteral("port"), QString(), QStringLiteral("P"));
+    if (auto done = parseCommandGroup(cli, parser, {json, port}, args, QStringLiteral("device"),
+                                      kDeviceHelp))
+        return *done;
     const QStringList positional = parser.positionalArguments();
     if (positional.size() != 1) {
         cli.err << QString::fromUtf8(kDeviceHelp);

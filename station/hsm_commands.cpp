@@ -262,8 +262,6 @@ int runCeremony(Cli& cli, StationContext& station, const QString& step, Ceremony
 
 int runHsmCommand(Cli& cli, const QStringList& args) {
     QCommandLineParser parser;
-    parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
-    const QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")}, QString());
     const QCommandLineOption json(QStringLiteral("json"), QString());
     const QCommandLineOption key(QStringLiteral("key"), QString(), QStringLiteral("K"));
     const QCommandLineOption subject(QStringLiteral("subject"), QString(), QStringLiteral("S"));
@@ -277,20 +275,12 @@ int runHsmCommand(Cli& cli, const QStringList& args) {
     const QCommandLineOption expectKcv(QStringLiteral("expect-kcv"), QString(),
                                        QStringLiteral("HEX"));
     const QCommandLineOption oaep(QStringLiteral("oaep"), QString(), QStringLiteral("HASH"));
-    parser.addOptions(
-        {help, json, key, subject, output, pubOut, cert, existing, wrapped, expectKcv, oaep});
-    parser.addPositionalArgument(QStringLiteral("subcommand"), QString());
-    if (!parser.parse(QStringList{QStringLiteral("keyline")} + args))
-        return cli.fail(2, parser.errorText() + QStringLiteral("; see keyline hsm --help"));
-    if (parser.isSet(help)) {
-        cli.out << QString::fromUtf8(kHsmHelp);
-        return 0;
-    }
+    if (auto done = parseCommandGroup(
+            cli, parser,
+            {json, key, subject, output, pubOut, cert, existing, wrapped, expectKcv, oaep}, args,
+            QStringLiteral("hsm"), kHsmHelp))
+        return *done;
     const QStringList positional = parser.positionalArguments();
-    if (positional.isEmpty()) {
-        cli.err << QString::fromUtf8(kHsmHelp);
-        return 2;
-    }
     const QString& sub = positional.first();
     const QString helpCommand = QStringLiteral("keyline hsm");
     const bool ceremony = sub == QLatin1String("ceremony");

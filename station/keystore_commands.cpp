@@ -226,8 +226,6 @@ int runVerify(Cli& cli, const QString& file, QString vendorKeyPath, bool json) {
 
 int runKeystoreCommand(Cli& cli, const QStringList& args) {
     QCommandLineParser parser;
-    parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
-    const QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")}, QString());
     const QCommandLineOption json(QStringLiteral("json"), QString());
     const QCommandLineOption customer(QStringLiteral("customer"), QString(), QStringLiteral("C"));
     const QCommandLineOption env(QStringLiteral("env"), QString(), QStringLiteral("E"));
@@ -241,20 +239,12 @@ int runKeystoreCommand(Cli& cli, const QStringList& args) {
                                     QStringLiteral("FILE"));
     const QCommandLineOption vendorKey(QStringLiteral("vendor-key"), QString(),
                                        QStringLiteral("PEM"));
-    parser.addOptions(
-        {help, json, customer, env, serial, appKey, updateKey, backendKey, output, vendorKey});
-    parser.addPositionalArgument(QStringLiteral("subcommand"), QString());
-    if (!parser.parse(QStringList{QStringLiteral("keyline")} + args))
-        return cli.fail(2, parser.errorText() + QStringLiteral("; see keyline keystore --help"));
-    if (parser.isSet(help)) {
-        cli.out << QString::fromUtf8(kKeystoreHelp);
-        return 0;
-    }
+    if (auto done = parseCommandGroup(
+            cli, parser,
+            {json, customer, env, serial, appKey, updateKey, backendKey, output, vendorKey}, args,
+            QStringLiteral("keystore"), kKeystoreHelp))
+        return *done;
     const QStringList positional = parser.positionalArguments();
-    if (positional.isEmpty()) {
-        cli.err << QString::fromUtf8(kKeystoreHelp);
-        return 2;
-    }
     const QString& sub = positional.first();
     const QString helpCommand = QStringLiteral("keyline keystore");
     if (sub == QLatin1String("build")) {
