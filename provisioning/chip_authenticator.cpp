@@ -54,8 +54,7 @@ Result<GenuineChip> ChipAuthenticator::verify(const QByteArray& chipUid, const Q
     if (!cert)
         return notGenuine(cert.error().message());
 
-    std::unique_ptr<X509_STORE_CTX, decltype(&X509_STORE_CTX_free)> ctx(X509_STORE_CTX_new(),
-                                                                        &X509_STORE_CTX_free);
+    OsslPtr<X509_STORE_CTX, X509_STORE_CTX_free> ctx(X509_STORE_CTX_new());
     X509_STORE_CTX_init(ctx.get(), m_roots.get(), cert->get(), nullptr);
     if (X509_verify_cert(ctx.get()) != 1)
         return notGenuine(QStringLiteral("identity certificate (issuer %1) does not chain to the "

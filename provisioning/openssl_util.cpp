@@ -31,8 +31,7 @@ Result<std::vector<Certificate>> certificatesFromPemFile(const QString& path) {
         return Error(ErrorCode::EnvironmentNotReady,
                      QStringLiteral("cannot read %1: %2").arg(path, file.errorString()));
     QByteArray pem = file.read(1024 * 1024);
-    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.constData(), int(pem.size())),
-                                                  &BIO_free);
+    OsslPtr<BIO, BIO_free> bio(BIO_new_mem_buf(pem.constData(), int(pem.size())));
     std::vector<Certificate> out;
     while (X509* raw = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr))
         out.emplace_back(raw);
@@ -44,7 +43,7 @@ Result<std::vector<Certificate>> certificatesFromPemFile(const QString& path) {
 
 Result<void> verifySha256Signature(EVP_PKEY* key, const QByteArray& message,
                                    const QByteArray& signature) {
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+    OsslPtr<EVP_MD_CTX, EVP_MD_CTX_free> ctx(EVP_MD_CTX_new());
     if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) != 1)
         return Error(ErrorCode::Internal,
                      QStringLiteral("signature check setup: %1").arg(lastError()));

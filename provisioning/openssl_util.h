@@ -1,5 +1,6 @@
 #pragma once
 
+#include "common/ossl_ptr.h"
 #include "common/result.h"
 
 #include <QByteArray>
@@ -12,19 +13,10 @@
 // Owning handles and small helpers for the OpenSSL objects the engine checks devices with.
 namespace keyline::ossl {
 
-struct PkeyFree {
-    void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
-};
-struct X509Free {
-    void operator()(X509* p) const { X509_free(p); }
-};
-struct X509StoreFree {
-    void operator()(X509_STORE* p) const { X509_STORE_free(p); }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
+using Pkey = OsslPtr<EVP_PKEY, EVP_PKEY_free>;
 using SharedPkey = std::shared_ptr<EVP_PKEY>;
-using Certificate = std::unique_ptr<X509, X509Free>;
-using CertificateStore = std::unique_ptr<X509_STORE, X509StoreFree>;
+using Certificate = OsslPtr<X509, X509_free>;
+using CertificateStore = OsslPtr<X509_STORE, X509_STORE_free>;
 
 // The most recent OpenSSL error as text, and clears the queue.
 QString lastError();
