@@ -3,6 +3,7 @@
 #include "hsm/ec_util.h"
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 namespace keyline::hsm {
@@ -32,6 +33,8 @@ Result<std::unique_ptr<IssuingCa>> IssuingCa::create(std::shared_ptr<const Signe
                         std::size_t(probe.size())) != 1)
         return Error(ErrorCode::EnvironmentNotReady,
                      QStringLiteral("the issuing CA key's test signature does not verify"));
+    KL_TRY_ASSIGN(DeviceCertificateBuilder builder, DeviceCertificateBuilder::forIssuer(cert));
+    ca->m_builder = std::make_unique<DeviceCertificateBuilder>(std::move(builder));
     ca->m_signer = std::move(signer);
     ca->m_caDer = caCertificateDer;
     return ca;
@@ -47,50 +50,36 @@ Result<QByteArray> IssuingCa::issue(const CheckedCsr& csr,
     if (profile.validityDays < 1)
         return Error(ErrorCode::InvalidArgument, QStringLiteral("validity must be at least a day"));
 
-    X509Ptr x(X509_new());
-    if (!x || csr.publicPoint().size() != 65)
-        return Error(ErrorCode::Internal, QStringLiteral("cannot make the device certificate"));
-    // The point goes in as raw bytes with its algorithm: X509_set_pubkey(EVP_PKEY) would run
-    // OpenSSL 3.0's encoder framework, which costs more than the HSM signature itself.
-    auto* point = static_cast<unsigned char*>(
-        OPENSSL_memdup(csr.publicPoint().constData(), std::size_t(csr.publicPoint().size())));
-    if (!point || !X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x.get()),
-                                          OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT,
-                                          OBJ_nid2obj(NID_X9_62_prime256v1), point, 65)) {
-        OPENSSL_free(point);
-        return Error(ErrorCode::Internal, QStringLiteral("cannot set the device public key"));
-    }
-    X509_NAME* name = X509_get_subject_name(x.get());
-    const QByteArray cn = csr.deviceId().toUtf8();
-    const QByteArray o = profile.customerId.toUtf8();
-    const QByteArray ou = profile.environment.toUtf8();
-    auto add = [&](const char* field, const QByteArray& v) {
-        return X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8,
-                                          reinterpret_cast<const unsigned char*>(v.constData()),
-                                          int(v.size()), -1, 0) == 1;
-    };
+    if (csr.publicPoint().size() != 65)
+        return Error(ErrorCode::Internal, QStringLiteral("the checked CSR has no P-256 point"));
+
+    DeviceCertificateFields fields;
+    unsigned char serial[16];
+    if (RAND_bytes(serial, sizeof serial) != 1)
+        return Error(ErrorCode::Internal, QStringLiteral("no randomness for the serial number"));
+    serial[0] = (serial[0] & 0x7f) | 0x40; // positive, always 16 bytes: see setRandomSerial()
+    fields.serial = QByteArray(reinterpret_cast<const char*>(serial), sizeof serial);
     // The notAfter never outlives the CA: a chain whose leaf outlives its issuer fails on
     // validators that check the whole path at the leaf's end.
+    OsslPtr<ASN1_TIME, ASN1_TIME_free> notBefore(X509_time_adj_ex(nullptr, 0, -300, nullptr));
     OsslPtr<ASN1_TIME, ASN1_TIME_free> notAfter(
         X509_time_adj_ex(nullptr, profile.validityDays, 0, nullptr));
-    if (!notAfter)
-        return Error(ErrorCode::Internal, QStringLiteral("cannot compute notAfter"));
+    if (!notBefore || !notAfter)
+        return Error(ErrorCode::Internal, QStringLiteral("cannot compute the validity period"));
     const ASN1_TIME* caNotAfter = X509_get0_notAfter(m_ca.get());
-    const ASN1_TIME* chosen =
-        ASN1_TIME_compare(notAfter.get(), caNotAfter) > 0 ? caNotAfter : notAfter.get();
-    if (!add("O", o) || !add("OU", ou) || !add("CN", cn) ||
-        !X509_set_version(x.get(), X509_VERSION_3) ||
-        !X509_set_issuer_name(x.get(), X509_get_subject_name(m_ca.get())) ||
-        !X509_gmtime_adj(X509_getm_notBefore(x.get()), -300) ||
-        !X509_set1_notAfter(x.get(), chosen))
-        return Error(ErrorCode::Internal, QStringLiteral("cannot fill the device certificate"));
-    KL_TRY(setRandomSerial(x.get()));
-    KL_TRY(addExtension(x.get(), m_ca.get(), NID_basic_constraints, "critical,CA:FALSE"));
-    KL_TRY(addExtension(x.get(), m_ca.get(), NID_key_usage, "critical,digitalSignature"));
-    KL_TRY(addExtension(x.get(), m_ca.get(), NID_ext_key_usage, "clientAuth"));
-    KL_TRY(addExtension(x.get(), m_ca.get(), NID_subject_key_identifier, "hash"));
-    KL_TRY(addExtension(x.get(), m_ca.get(), NID_authority_key_identifier, "keyid:always"));
-    return signCertificate(x.get(), *m_signer);
+    fields.notBefore = timeDer(notBefore.get());
+    fields.notAfter =
+        timeDer(ASN1_TIME_compare(notAfter.get(), caNotAfter) > 0 ? caNotAfter : notAfter.get());
+    fields.customerId = profile.customerId.toUtf8();
+    fields.environment = profile.environment.toUtf8();
+    fields.deviceId = csr.deviceId().toUtf8();
+    fields.point = csr.publicPoint();
+    if (fields.notBefore.isEmpty() || fields.notAfter.isEmpty())
+        return Error(ErrorCode::Internal, QStringLiteral("cannot encode the validity period"));
+
+    const QByteArray tbs = m_builder->toBeSigned(fields);
+    KL_TRY_ASSIGN(const QByteArray signature, m_signer->signDigest(sha256(tbs)));
+    return DeviceCertificateBuilder::certificate(tbs, signature);
 }
 
 Result<QByteArray> IssuingCa::issueFromCsr(const QByteArray& csr, const QString& expectedDeviceId,

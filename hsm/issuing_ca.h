@@ -4,6 +4,7 @@
 // Profile: docs/certificate-profile.md.
 
 #include "hsm/csr_check.h"
+#include "hsm/device_cert_builder.h"
 #include "hsm/x509_sign.h"
 
 #include <memory>
@@ -38,6 +39,7 @@ private:
     std::shared_ptr<const Signer> m_signer;
     QByteArray m_caDer;
     X509Ptr m_ca;
+    std::unique_ptr<DeviceCertificateBuilder> m_builder;
 };
 
 } // namespace keyline::hsm
