@@ -1,0 +1,240 @@
+#include "db/database.h"
+
+#include "db/schema_migrator.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QSqlError>
+#include <atomic>
+
+namespace keyline::db {
+
+namespace {
+
+QString newConnectionName() {
+    static std::atomic<int> counter{0};
+    return QStringLiteral("keyline-db-%1").arg(++counter);
+}
+
+QString driverPackage(const QString& driver) {
+    return driver == QLatin1String("QPSQL") ? QStringLiteral("libqt6sql6-psql")
+                                            : QStringLiteral("libqt6sql6-sqlite");
+}
+
+Result<QString> prepareSqliteFile(const QString& path) {
+    if (path.isEmpty())
+        return Error(ErrorCode::InvalidArgument, QStringLiteral("no database file given"));
+    const QFileInfo info(path);
+    if (!QDir().mkpath(info.absolutePath()))
+        return Error(ErrorCode::Io, QStringLiteral("cannot create the database folder %1: check "
+                                                   "its parent exists and is writable")
+                                        .arg(info.absolutePath()));
+    if (info.exists() && (!info.isFile() || !info.isReadable() || !info.isWritable()))
+        return Error(ErrorCode::EnvironmentNotReady,
+                     QStringLiteral("database file %1 is not a readable and writable file: check "
+                                    "its owner and permissions")
+                         .arg(info.absoluteFilePath()));
+    return info.absoluteFilePath();
+}
+
+} // namespace
+
+Database::Database(QSqlDatabase connection, QString description)
+    : m_connectionName(connection.connectionName())
+    , m_connection(std::move(connection))
+    , m_dialect(m_connection.driverName())
+    , m_description(std::move(description)) {}
+
+Database::~Database() {
+    if (m_transactionDepth > 0)
+        (void)exec(QStringLiteral("ROLLBACK"));
+    m_connection.close();
+    // Qt keeps the connection by name until removed; the handle must be gone first.
+    m_connection = QSqlDatabase();
+    QSqlDatabase::removeDatabase(m_connectionName);
+}
+
+Result<std::unique_ptr<Database>> Database::open(const DatabaseOptions& options) {
+    if (!SqlDialect::supports(options.driver))
+        return Error(ErrorCode::InvalidArgument,
+                     QStringLiteral("database driver %1 is not supported: use QSQLITE or QPSQL")
+                         .arg(options.driver));
+    if (!QSqlDatabase::isDriverAvailable(options.driver))
+        return Error(ErrorCode::EnvironmentNotReady,
+                     QStringLiteral("the Qt SQL driver %1 is not installed: install %2")
+                         .arg(options.driver, driverPackage(options.driver)));
+
+    const QString name = newConnectionName();
+    QString description;
+    {
+        QSqlDatabase connection = QSqlDatabase::addDatabase(options.driver, name);
+        if (options.driver == QLatin1String("QSQLITE")) {
+            auto path = prepareSqliteFile(options.name);
+            if (!path.ok()) {
+                connection = QSqlDatabase();
+                QSqlDatabase::removeDatabase(name);
+                return std::move(path).error();
+            }
+            connection.setDatabaseName(*path);
+            connection.setConnectOptions(
+                QStringLiteral("QSQLITE_BUSY_TIMEOUT=%1").arg(options.busyTimeoutMs));
+            description = QStringLiteral("sqlite:") + *path;
+        } else {
+            connection.setDatabaseName(options.name);
+            connection.setHostName(options.host);
+            connection.setPort(options.port);
+            connection.setUserName(options.user);
+            connection.setPassword(options.password);
+            connection.setConnectOptions(QStringLiteral("connect_timeout=5"));
+            description = QStringLiteral("postgres:%1/%2").arg(options.host, options.name);
+        }
+        if (!connection.open()) {
+            const QString text = connection.lastError().text();
+            connection = QSqlDatabase();
+            QSqlDatabase::removeDatabase(name);
+            return Error(ErrorCode::EnvironmentNotReady,
+                         QStringLiteral("cannot open database %1: %2: check the path or server "
+                                        "and its permissions")
+                             .arg(description, text));
+        }
+    }
+    std::unique_ptr<Database> db(new Database(QSqlDatabase::database(name, false), description));
+    KL_TRY(std::move(db->configureConnection(options)).context(description));
+    const int target =
+        options.targetSchemaVersion < 0 ? latestSchemaVersion() : options.targetSchemaVersion;
+    KL_TRY(std::move(db->migrateTo(target)).context(description));
+    return db;
+}
+
+Result<void> Database::configureConnection(const DatabaseOptions& options) {
+    if (!m_dialect.isSqlite())
+        return success();
+    (void)options;
+    // WAL: readers (an export) never block the writer; synchronous=FULL: a commit is on disk
+    // (WAL fsynced) before COMMIT returns, so a committed step survives a power cut.
+    KL_TRY_ASSIGN(QSqlQuery wal, exec(QStringLiteral("PRAGMA journal_mode=WAL")));
+    if (!wal.next() || wal.value(0).toString().compare(QLatin1String("wal"), Qt::CaseInsensitive))
+        return Error(ErrorCode::EnvironmentNotReady,
+                     QStringLiteral("the database cannot use write-ahead logging: keep it on a "
+                                    "local file system"));
+    KL_TRY(exec(QStringLiteral("PRAGMA synchronous=FULL")));
+    KL_TRY(exec(QStringLiteral("PRAGMA foreign_keys=ON")));
+    KL_TRY_ASSIGN(QSqlQuery fk, exec(QStringLiteral("PRAGMA foreign_keys")));
+    if (!fk.next() || fk.value(0).toInt() != 1)
+        return Error(ErrorCode::EnvironmentNotReady,
+                     QStringLiteral("this SQLite build cannot enforce foreign keys"));
+    return success();
+}
+
+Result<int> Database::schemaVersion() {
+    return SchemaMigrator(*this).currentVersion();
+}
+
+Result<void> Database::migrateTo(int version) {
+    return SchemaMigrator(*this).migrateTo(version);
+}
+
+Result<QStringList> Database::integrityCheck() {
+    if (!m_dialect.isSqlite())
+        return QStringList{};
+    KL_TRY_ASSIGN(QSqlQuery q, exec(QStringLiteral("PRAGMA integrity_check")));
+    QStringList problems;
+    while (q.next()) {
+        const QString line = q.value(0).toString();
+        if (line != QLatin1String("ok"))
+            problems << line;
+    }
+    return problems;
+}
+
+Result<Transaction> Database::begin() {
+    if (m_transactionDepth == 0) {
+        KL_TRY(std::move(exec(m_dialect.beginTransactionSql()))
+                   .context(QStringLiteral("begin transaction")));
+        m_rollbackOnly = false;
+    }
+    ++m_transactionDepth;
+    return Transaction(this, m_transactionDepth == 1);
+}
+
+Result<void> Database::endTransaction(bool commit) {
+    m_transactionDepth = 0;
+    const bool poisoned = m_rollbackOnly;
+    m_rollbackOnly = false;
+    if (commit && !poisoned) {
+        auto committed = exec(QStringLiteral("COMMIT"));
+        if (committed.ok())
+            return success();
+        (void)exec(QStringLiteral("ROLLBACK"));
+        return std::move(committed).error().context(QStringLiteral("commit"));
+    }
+    (void)exec(QStringLiteral("ROLLBACK"));
+    if (commit)
+        return Error(ErrorCode::Internal,
+                     QStringLiteral("a step inside the transaction failed and was ignored; "
+                                    "nothing was committed"));
+    return success();
+}
+
+void Database::leaveJoinedTransaction(bool committed) {
+    if (!committed)
+        m_rollbackOnly = true;
+    --m_transactionDepth;
+}
+
+Result<QSqlQuery> Database::exec(const QString& sql, const QVariantList& values) {
+    QSqlQuery query(m_connection);
+    query.setForwardOnly(true);
+    if (!query.prepare(sql))
+        return errorFrom(QStringLiteral("prepare"), query.lastError());
+    for (const QVariant& value : values) {
+        // Qt binds a null QString as SQL NULL; the schema stores "none" as '' (NOT NULL
+        // columns), so a default-constructed QString means the empty text here.
+        if (value.typeId() == QMetaType::QString && value.toString().isNull())
+            query.addBindValue(QStringLiteral(""));
+        else
+            query.addBindValue(value);
+    }
+    if (!query.exec())
+        return errorFrom(QStringLiteral("execute"), query.lastError());
+    return query;
+}
+
+Error Database::errorFrom(const QString& what, const QSqlError& error) const {
+    const QString text = error.text();
+    if (error.type() == QSqlError::ConnectionError)
+        return Error(ErrorCode::EnvironmentNotReady,
+                     QStringLiteral("%1: %2: check the database server is up").arg(what, text));
+    if (m_dialect.isSqlite()) {
+        // SQLite's primary result code is the low byte of the (possibly extended) code.
+        switch (error.nativeErrorCode().toInt() & 0xff) {
+        case 5: // SQLITE_BUSY
+        case 6: // SQLITE_LOCKED
+            return Error(ErrorCode::EnvironmentNotReady,
+                         QStringLiteral("%1: %2: another process holds the database; stop the "
+                                        "other keyline instance")
+                             .arg(what, text));
+        case 8:  // SQLITE_READONLY
+        case 14: // SQLITE_CANTOPEN
+            return Error(ErrorCode::EnvironmentNotReady,
+                         QStringLiteral("%1: %2: check the database file and its folder are "
+                                        "writable")
+                             .arg(what, text));
+        case 11: // SQLITE_CORRUPT
+        case 26: // SQLITE_NOTADB
+            return Error(ErrorCode::EnvironmentNotReady,
+                         QStringLiteral("%1: %2: the file is not a sound database; move it away "
+                                        "and restore the last backup")
+                             .arg(what, text));
+        case 13: // SQLITE_FULL
+            return Error(
+                ErrorCode::Io,
+                QStringLiteral("%1: %2: the disk is full; free space and retry").arg(what, text));
+        default:
+            break;
+        }
+    }
+    return Error(ErrorCode::Io, QStringLiteral("%1: %2").arg(what, text));
+}
+
+} // namespace keyline::db

@@ -1,0 +1,89 @@
+#pragma once
+
+// The station's database connection: opens (or creates) it, applies the connection settings
+// that make a committed transaction survive a power cut, migrates the schema forward and runs
+// statements. Schema, migrations and the writer discipline: docs/database.md.
+//
+// One Database is one connection and belongs to the thread that opened it (a Qt SQL rule).
+// All writes of a station go through one Database on one thread (the engine serialises them);
+// readers such as the audit export may open their own. Not copyable; repositories hold a
+// reference to it and never outlive it.
+
+#include "common/result.h"
+#include "db/sql_dialect.h"
+#include "db/transaction.h"
+
+#include <QSqlDatabase>
+#include <QSqlQuery>
+#include <QString>
+#include <QStringList>
+#include <QVariantList>
+#include <memory>
+
+namespace keyline::db {
+
+struct DatabaseOptions {
+    QString driver = QStringLiteral("QSQLITE"); // or "QPSQL"
+    QString name;     // SQLite: the file path (its folder is created); PostgreSQL: database name
+    QString host;     // PostgreSQL only
+    int port = 5432;  // PostgreSQL only
+    QString user;     // PostgreSQL only
+    QString password; // PostgreSQL only; never logged
+    int busyTimeoutMs = 5000;
+    // The schema version to migrate to; -1 for the latest. Tests stop at earlier versions.
+    int targetSchemaVersion = -1;
+};
+
+class Database {
+public:
+    // Opens, sets WAL + synchronous=FULL + foreign keys (SQLite), and migrates to the target
+    // version. EnvironmentNotReady (driver missing, server unreachable, a file that is not a
+    // Keyline database, a schema newer than this station) or Io, naming what to do.
+    static Result<std::unique_ptr<Database>> open(const DatabaseOptions& options);
+
+    ~Database();
+    Database(const Database&) = delete;
+    Database& operator=(const Database&) = delete;
+
+    const SqlDialect& dialect() const { return m_dialect; }
+    // "sqlite:/var/lib/keyline/keyline.db" or "postgres:host/name", for messages.
+    const QString& description() const { return m_description; }
+
+    Result<int> schemaVersion();
+    QStringList tables() const { return m_connection.tables(); }
+    // Forward only: applies each missing step in order, each in its own transaction.
+    Result<void> migrateTo(int version);
+
+    // SQLite `PRAGMA integrity_check`: an empty list when the file is sound, otherwise the
+    // problems SQLite reports. PostgreSQL checks itself; the list is always empty there.
+    Result<QStringList> integrityCheck();
+
+    // Begins a transaction, or joins the one in progress (see Transaction).
+    Result<Transaction> begin();
+    bool inTransaction() const { return m_transactionDepth > 0; }
+
+    // Prepares and runs `sql` with positional `?` values. The query is forward-only and
+    // positioned before the first row.
+    Result<QSqlQuery> exec(const QString& sql, const QVariantList& values = {});
+
+    // A driver error as a Keyline error: Io, or EnvironmentNotReady when the file or server
+    // needs a person (corrupt, read-only, full disk, connection lost).
+    Error errorFrom(const QString& what, const QSqlError& error) const;
+
+private:
+    friend class Transaction;
+    Database(QSqlDatabase connection, QString description);
+
+    Result<void> configureConnection(const DatabaseOptions& options);
+    Result<void> endTransaction(bool commit);
+    void leaveJoinedTransaction(bool committed);
+
+    QString m_connectionName;
+    QSqlDatabase m_connection;
+    SqlDialect m_dialect;
+    QString m_description;
+    int m_transactionDepth = 0;
+    bool m_rollbackOnly = false;
+};
+
+} // namespace keyline::db

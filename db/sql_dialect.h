@@ -1,0 +1,39 @@
+#pragma once
+
+// Everything that differs between the SQL databases Keyline runs on, in one place: SQLite (the
+// default, one file per station) and PostgreSQL 15 (a line of stations sharing one server).
+// The schema and the repositories write portable SQL and ask the dialect for the rest.
+
+#include <QSqlError>
+#include <QString>
+
+namespace keyline::db {
+
+class SqlDialect {
+public:
+    enum class Kind { Sqlite, Postgres };
+
+    // From a Qt driver name: "QSQLITE" or "QPSQL"; anything else is not supported.
+    static bool supports(const QString& driverName);
+    explicit SqlDialect(const QString& driverName);
+
+    Kind kind() const { return m_kind; }
+    bool isSqlite() const { return m_kind == Kind::Sqlite; }
+
+    // Replaces the schema placeholders: {{ID}} (an auto-assigned 64-bit primary key) and {{BLOB}}
+    // (binary data). Everything else in the schema is plain SQL both databases accept.
+    QString schemaSql(QString sql) const;
+
+    // SQLite's plain BEGIN takes the write lock only at the first write, so two writers can
+    // deadlock into SQLITE_BUSY; IMMEDIATE takes it up front. PostgreSQL has row locks instead.
+    QString beginTransactionSql() const;
+
+    // A UNIQUE or PRIMARY KEY constraint refused the row. Repositories check their rules before
+    // writing; this tells a rule the database caught (a bug or a second writer) from an I/O error.
+    bool isUniqueViolation(const QSqlError& error) const;
+
+private:
+    Kind m_kind;
+};
+
+} // namespace keyline::db
