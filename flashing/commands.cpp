@@ -159,6 +159,8 @@ QString deviceErrorName(std::uint16_t code) {
         return QStringLiteral("device internal error");
     case DeviceError::NotBootable:
         return QStringLiteral("device not bootable");
+    case DeviceError::PackageRejected:
+        return QStringLiteral("package rejected by the device");
     }
     return QStringLiteral("device error %1").arg(code);
 }
@@ -473,8 +475,8 @@ Result<BootReportRequest> BootReportRequest::decode(const QByteArray& payload) {
 }
 
 QByteArray BootReport::encode() const {
-    return PayloadWriter()
-        .u8(format)
+    PayloadWriter w;
+    w.u8(format)
         .blob(chipUid)
         .blob(nonce)
         .u8(static_cast<std::uint8_t>(lifecycle))
@@ -485,7 +487,14 @@ QByteArray BootReport::encode() const {
         .blob(firmwareSha256)
         .str(osVersion)
         .str(appVersion)
-        .bytes();
+        .blob(packageMeasurement)
+        .blob(applicationSha256)
+        .u64(osCounter)
+        .u64(appCounter);
+    w.u8(static_cast<std::uint8_t>(components.size()));
+    for (const Component& c : components)
+        w.str(c.name).str(c.version).blob(c.sha256);
+    return w.bytes();
 }
 
 Result<BootReport> BootReport::decode(const QByteArray& bytes) {
@@ -507,6 +516,21 @@ Result<BootReport> BootReport::decode(const QByteArray& bytes) {
     v.firmwareSha256 = readSha256(r, "firmware_sha256", true);
     v.osVersion = r.str("os_version", kMaxTextSize);
     v.appVersion = r.str("app_version", kMaxTextSize);
+    v.packageMeasurement = readSha256(r, "package_measurement", true);
+    v.applicationSha256 = readSha256(r, "application_sha256", true);
+    v.osCounter = r.u64("os_counter");
+    v.appCounter = r.u64("app_counter");
+    const int count = r.u8("component_count");
+    if (!r.failed() && count > kMaxBootComponents)
+        r.fail("component_count",
+               QStringLiteral("is %1, more than %2").arg(count).arg(kMaxBootComponents));
+    for (int i = 0; i < count && !r.failed(); ++i) {
+        BootReport::Component c;
+        c.name = r.str("component_name", kMaxTextSize);
+        c.version = r.str("component_version", kMaxTextSize);
+        c.sha256 = readSha256(r, "component_sha256", false);
+        v.components.append(c);
+    }
     return finish(r, v);
 }
 

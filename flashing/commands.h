@@ -62,6 +62,7 @@ enum class DeviceError : std::uint16_t {
     Busy = 17,
     Internal = 18,
     NotBootable = 19,
+    PackageRejected = 20, // the received image is not a package this device may install
 };
 QString deviceErrorName(std::uint16_t code);
 
@@ -77,6 +78,7 @@ inline constexpr int kMaxNonceSize = 64;
 inline constexpr int kP256PublicKeySize = 65; // uncompressed point 04 || X || Y
 inline constexpr int kSha256Size = 32;
 inline constexpr int kKeyCheckValueSize = 3;
+inline constexpr int kMaxBootComponents = 32;
 inline constexpr int kChunkHeaderSize = 8;
 // Largest flash-chunk data: the payload limit less the offset field and its length prefix.
 inline constexpr int kMaxChunkData = kMaxPayload - kChunkHeaderSize - 4;
@@ -248,6 +250,18 @@ struct BootReport {
     QByteArray firmwareSha256;
     QString osVersion;
     QString appVersion;
+    // What secure boot measured in the installed package (docs/package-format.md); empty or 0
+    // when nothing verified.
+    QByteArray packageMeasurement; // SHA-256 of the package header and manifest
+    QByteArray applicationSha256;
+    std::uint64_t osCounter = 0;
+    std::uint64_t appCounter = 0;
+    struct Component {
+        QString name;
+        QString version;
+        QByteArray sha256; // of the decrypted, authenticated component
+    };
+    QList<Component> components;
     QByteArray encode() const;
     static Result<BootReport> decode(const QByteArray& bytes);
 };

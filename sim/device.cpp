@@ -12,7 +12,6 @@ using namespace keyline::protocol;
 
 namespace {
 
-constexpr const char* kHardwareRevision = "KW-1 rev B (simulated)";
 constexpr const char* kBootRomVersion = "bootrom-sim-1.0";
 
 } // namespace
@@ -56,6 +55,7 @@ VirtualDevice::VirtualDevice(DeviceStore store, Config config, DeviceState state
     , m_state(std::move(state))
     , m_flash(std::move(flash))
     , m_keystoreVerifier(m_config.vendorKeystoreKey)
+    , m_secureBoot(m_config.vendorKeystoreKey, QLatin1String(kSimHardwareRevision))
     , m_receivedOffset(m_flash.durableOffset) {}
 
 VirtualDevice::~VirtualDevice() {
@@ -194,7 +194,7 @@ Reply VirtualDevice::identify(const QByteArray& payload) {
     IdentifyInfo info;
     info.protocolVersion = 1;
     info.chipUid = m_state.chipUid;
-    info.hardwareRevision = QLatin1String(kHardwareRevision);
+    info.hardwareRevision = QLatin1String(kSimHardwareRevision);
     info.bootRomVersion = QLatin1String(kBootRomVersion);
     info.lifecycle = m_state.locked ? Lifecycle::Locked : Lifecycle::Factory;
     info.maxChunk = static_cast<std::uint32_t>(m_config.maxChunk);
@@ -275,10 +275,18 @@ Reply VirtualDevice::bootReport(const QByteArray& payload) {
         measured = hash.result();
     }
     report.firmwareSha256 = measured;
-    report.bootOk = !measured.isEmpty() && measured == m_flash.installedSha256;
-    report.message =
-        report.bootOk ? QStringLiteral("ok") : QStringLiteral("installed firmware does not verify");
-    // OS and application versions come with the package format (docs/package-format.md).
+    if (measured.isEmpty() || measured != m_flash.installedSha256) {
+        report.message = QStringLiteral("installed firmware does not match its record");
+    } else if (auto verified = m_secureBoot.verify(m_store.installedImagePath(), m_state);
+               !verified) {
+        report.message = verified.error().message();
+    } else {
+        SecureBoot::measure(*verified, report);
+        report.bootOk = true;
+        report.message = QStringLiteral("ok");
+        if (auto raised = raiseCounters(*verified); !raised)
+            return storageFailure(raised.error());
+    }
     QByteArray encoded = report.encode();
     auto signature = ossl::signSha256(m_deviceKey.get(), bootReportMessage(encoded));
     if (!signature)

@@ -4,6 +4,7 @@
 #include "sim/device_store.h"
 #include "sim/keystore_verifier.h"
 #include "sim/ossl.h"
+#include "sim/secure_boot.h"
 #include "sim/simulator.h"
 
 #include <chrono>
@@ -14,6 +15,9 @@
 namespace keyline::sim {
 
 class SharedKeyFile;
+
+// The hardware revision every virtual wearable reports; packages list it as compatible.
+inline constexpr const char* kSimHardwareRevision = "KW-1 rev B";
 
 // What the device answers to one request.
 struct Reply {
@@ -105,6 +109,10 @@ private:
     Result<void> openReceivingImage(bool truncate);
     Result<void> makeReceivedBytesDurable();
     Result<void> install();
+    // Drops the transfer under way so that flash-begin starts over; the installed image stays.
+    Result<void> abandonTransfer();
+    // Raises the anti-rollback counters to those of a package that verified (never lowers).
+    Result<void> raiseCounters(const firmware::VerifiedPackage& verified);
     void closeReceivingImage();
 
     // Commits a state change; the answer waits for it (crash safety).
@@ -119,6 +127,7 @@ private:
     DeviceState m_state;
     FlashRecord m_flash;
     KeystoreVerifier m_keystoreVerifier;
+    SecureBoot m_secureBoot;
     ossl::Pkey m_chipKey;
     ossl::Pkey m_deviceKey;
     ossl::Pkey m_ephemeralKey;          // volatile: gone after one otp-burn or a power cycle

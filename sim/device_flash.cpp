@@ -252,40 +252,71 @@ Reply VirtualDevice::flashCommit(const QByteArray& payload) {
     if (!QFile::exists(receiving) && m_flash.transfer == FlashState::Interrupted &&
         m_flash.installedSha256 == m_flash.sha256 &&
         fileSha256(m_store.installedImagePath()) == m_flash.sha256) {
-        // Power was lost after the rename: the image is in place, finish the record.
+        // Power was lost after the rename: the image is in place (it verified before the
+        // rename), finish the record and the counters.
         FlashRecord installed;
         installed.installedSize = m_flash.totalSize;
         installed.installedSha256 = m_flash.sha256;
         if (auto saved = m_store.saveFlash(installed); !saved)
             return storageFailure(saved.error());
         m_flash = installed;
+        if (auto verified = m_secureBoot.verify(m_store.installedImagePath(), m_state); verified)
+            if (auto raised = raiseCounters(*verified); !raised)
+                return storageFailure(raised.error());
         reply.payload = currentFlashStatus().encode();
         return reply;
     }
     const QByteArray actual = fileSha256(receiving);
     if (actual != m_flash.sha256) {
         // The bytes are wrong: drop the transfer so that flash-begin starts over.
-        closeReceivingImage();
-        QFile::remove(receiving);
         const QByteArray announced = m_flash.sha256;
-        FlashRecord next = m_flash;
-        next.transfer = FlashState::Idle;
-        next.totalSize = 0;
-        next.durableOffset = 0;
-        next.sha256.clear();
-        if (auto saved = m_store.saveFlash(next); !saved)
-            return storageFailure(saved.error());
-        m_flash = next;
-        m_receivedOffset = 0;
+        if (auto dropped = abandonTransfer(); !dropped)
+            return storageFailure(dropped.error());
         return Reply::refuse(
             DeviceError::FlashVerifyFailed,
             QStringLiteral("received image has SHA-256 %1, announced %2")
                 .arg(QString::fromLatin1(actual.toHex()), QString::fromLatin1(announced.toHex())));
     }
+    // Secure install: only a package that verifies against what this device holds. The
+    // receiving file is closed to writes before it is read, and boot verifies it again.
+    closeReceivingImage();
+    auto verified = m_secureBoot.verify(receiving, m_state);
+    if (!verified) {
+        if (auto dropped = abandonTransfer(); !dropped)
+            return storageFailure(dropped.error());
+        return Reply::refuse(DeviceError::PackageRejected, verified.error().message());
+    }
     if (auto installed = install(); !installed)
         return storageFailure(installed.error());
+    // After the install, never before: a cut in between leaves the new image with the old,
+    // lower counters, which boot raises; raising first could leave the old image unbootable.
+    if (auto raised = raiseCounters(*verified); !raised)
+        return storageFailure(raised.error());
     reply.payload = currentFlashStatus().encode();
     return reply;
+}
+
+Result<void> VirtualDevice::abandonTransfer() {
+    closeReceivingImage();
+    QFile::remove(m_store.receivingImagePath());
+    FlashRecord next = m_flash;
+    next.transfer = FlashState::Idle;
+    next.totalSize = 0;
+    next.durableOffset = 0;
+    next.sha256.clear();
+    KL_TRY(m_store.saveFlash(next));
+    m_flash = next;
+    m_receivedOffset = 0;
+    return success();
+}
+
+Result<void> VirtualDevice::raiseCounters(const firmware::VerifiedPackage& verified) {
+    if (verified.osCounter <= m_state.osCounter && verified.appCounter <= m_state.appCounter)
+        return success();
+    DeviceState next = m_state;
+    next.osCounter = std::max(next.osCounter, verified.osCounter);
+    next.appCounter = std::max(next.appCounter, verified.appCounter);
+    return saveState(next);
 }
 
 Reply VirtualDevice::flashStatus(const QByteArray& payload) {

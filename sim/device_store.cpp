@@ -64,6 +64,8 @@ Result<DeviceState> DeviceStore::loadState() const {
     const QJsonArray fired = o.value(QLatin1String("firedFaults")).toArray();
     for (const QJsonValue& f : fired)
         s.firedFaults.append(f.toString());
+    s.osCounter = o.value(QLatin1String("osCounter")).toString().toULongLong();
+    s.appCounter = o.value(QLatin1String("appCounter")).toString().toULongLong();
     if (s.chipUid.isEmpty() || s.chipKeyPem.isEmpty() || s.chipCertificate.isEmpty())
         return Error(ErrorCode::BadInput,
                      QStringLiteral("%1/device.json lacks the chip identity").arg(m_directory));
@@ -85,6 +87,9 @@ Result<void> DeviceStore::saveState(const DeviceState& s) const {
         {QStringLiteral("deviceKeyPem"), QString::fromLatin1(s.deviceKeyPem)},
         {QStringLiteral("certificateChain"), chain},
         {QStringLiteral("firedFaults"), QJsonArray::fromStringList(s.firedFaults)},
+        // As strings: a JSON number is a double and would round counters above 2^53.
+        {QStringLiteral("osCounter"), QString::number(s.osCounter)},
+        {QStringLiteral("appCounter"), QString::number(s.appCounter)},
     };
     return writeJsonObject(QDir(m_directory).filePath(QStringLiteral("device.json")), o);
 }

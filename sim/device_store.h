@@ -29,6 +29,9 @@ struct DeviceState {
     QByteArray deviceKeyPem; // empty until device-key-generate
     QList<QByteArray> certificateChain;
     QStringList firedFaults; // once-only faults that already fired on this device
+    // Anti-rollback: the highest counters of a package this device installed or booted.
+    quint64 osCounter = 0;
+    quint64 appCounter = 0;
 };
 
 struct FlashRecord {

@@ -3,6 +3,9 @@
 #include "station/config.h"
 
 namespace keyline::station {
+
+int runPackageCommand(Cli& cli, const QStringList& args); // station/package_commands.cpp
+
 namespace {
 
 const char* kUsage = R"(keyline — factory provisioning station for secure wearables
@@ -22,6 +25,20 @@ Commands:
   ca issue --csr F -o C ...    engineer tool: issue a device certificate, write the chain
   keystore build ... -o F      build a signed customer keystore (dev keys, or the customer's)
   keystore verify F            check a keystore offline: PASS, or FAIL naming the region
+  package build ... -o F       build the OS + application package (OS sealed in the HSM)
+  package verify F             check a package: PASS, or FAIL naming the region
+  package sign-app ... -o F    customer tool: sign an application with the customer's key
+  order create|list|show|close production orders: customer, environment, quantity, package
+                               and keystore, checked so that dev and prod never mix
+  run --order ID [--slots N]   headless production run: provisions devices as they are
+                               plugged in, then prints the report (PASS/FAIL per device)
+  audit export --order ID|--all -o F
+                               export the audit log (or one order's), signed by the station
+                               audit key in the HSM
+  audit verify F [--ca ROOT]   check an audit export offline: PASS, or FAIL naming the line
+  operator add NAME --role R   add a station account (operator, supervisor, engineer)
+  operator list|set-role|disable|enable|passwd
+                               list and manage accounts; every change is audited
   help                         this text; `keyline <command> --help` explains a command
 
 Global options:
@@ -38,6 +55,8 @@ Exit codes:
   3  environment not ready (HSM, database, back-end, device directory)
 
 HSM PIN: [hsm] pin (file mode 600), else $KEYLINE_HSM_PIN, else a prompt; it is never printed.
+Operator PINs: $KEYLINE_OPERATOR_PIN (yours) and $KEYLINE_NEW_OPERATOR_PIN (a new one), else
+a prompt; never printed.
 
 Examples:
   keyline-wearable-sim --ports 4 --state-dir /tmp/sim &   # virtual wearables
@@ -48,6 +67,12 @@ Examples:
   keyline ca issue --csr d1.csr.pem --device-id d1 --customer acme-42 --env dev -o d1.pem
   keyline keystore build --customer acme-42 --env dev --serial 1 -o acme-42.ks
   keyline keystore verify acme-42.ks --json
+  keyline package build --tree firmware_image/tree --os-version 12.5.1 \
+      --app firmware_image/tree/app --keystore acme-42.ks --env dev -o acme-42.klpk
+  keyline package verify acme-42.klpk --keystore acme-42.ks
+  keyline operator add alice --role supervisor   # first account; then --as alice
+  keyline audit export --order PO-17 -o audit-PO-17.jsonl
+  keyline audit verify audit-PO-17.jsonl --ca device-root-ca.pem
 )";
 
 } // namespace
@@ -97,6 +122,16 @@ int runCli(Cli& cli, QStringList args) {
         return runCaCommand(cli, args);
     if (command == QLatin1String("keystore"))
         return runKeystoreCommand(cli, args);
+    if (command == QLatin1String("audit"))
+        return runAuditCommand(cli, args);
+    if (command == QLatin1String("operator"))
+        return runOperatorCommand(cli, args);
+    if (command == QLatin1String("package"))
+        return runPackageCommand(cli, args);
+    if (command == QLatin1String("order"))
+        return runOrderCommand(cli, args);
+    if (command == QLatin1String("run"))
+        return runRunCommand(cli, args);
     return cli.fail(2, QStringLiteral("unknown command \"%1\"; see keyline --help").arg(command));
 }
 

@@ -24,5 +24,9 @@ int runDeviceCommand(Cli& cli, const QStringList& args);
 int runHsmCommand(Cli& cli, const QStringList& args);
 int runCaCommand(Cli& cli, const QStringList& args);
 int runKeystoreCommand(Cli& cli, const QStringList& args);
+int runAuditCommand(Cli& cli, const QStringList& args);    // station/audit_commands.cpp
+int runOperatorCommand(Cli& cli, const QStringList& args); // station/operator_commands.cpp
+int runOrderCommand(Cli& cli, const QStringList& args);
+int runRunCommand(Cli& cli, const QStringList& args);
 
 } // namespace keyline::station

@@ -43,6 +43,8 @@ const QStringList& knownKeys() {
         QStringLiteral("hsm/keystore_signing"),
         QStringLiteral("hsm/image_key"),
         QStringLiteral("hsm/audit_key"),
+        QStringLiteral("station/service_account"),
+        QStringLiteral("database/path"),
     };
     return keys;
 }
@@ -171,6 +173,8 @@ Result<void> applyFile(StationConfig& config, const QString& path) {
     text("station/data_dir", config.dataDir);
     text("devices/socket_dir", config.socketDir);
     text("trust/silicon_vendor_root", config.siliconVendorRoot);
+    text("station/service_account", config.serviceAccount);
+    text("database/path", config.databasePath);
 
     if (ini.contains(QStringLiteral("devices/transports"))) {
         QVariant v = ini.value(QStringLiteral("devices/transports"));
@@ -204,7 +208,7 @@ Result<void> applyFile(StationConfig& config, const QString& path) {
         }
     }
     for (const char* key : {"station/data_dir", "devices/socket_dir", "trust/silicon_vendor_root",
-                            "hsm/module", "hsm/softhsm2_conf"}) {
+                            "hsm/module", "hsm/softhsm2_conf", "database/path"}) {
         const QString k = QLatin1String(key);
         if (ini.contains(k) && ini.value(k).toString().trimmed().isEmpty())
             return badValue(path, k, QStringLiteral("must be a path, not empty"));
@@ -219,6 +223,8 @@ void fillDerived(StationConfig& c) {
     if (c.siliconVendorRoot.isEmpty())
         c.siliconVendorRoot =
             QDir(c.dataDir).filePath(QStringLiteral("trust/silicon-vendor-root.pem"));
+    if (c.databasePath.isEmpty())
+        c.databasePath = QDir(c.dataDir).filePath(QStringLiteral("keyline.db"));
     if (c.softhsmConf.isEmpty())
         c.softhsmConf = QDir(c.dataDir).filePath(QStringLiteral("softhsm/softhsm2.conf"));
     for (auto [uri, label, type] :

@@ -16,6 +16,9 @@ struct StationConfig {
 
     QString stationName;
     QString dataDir;
+    // Who headless runs are recorded as when no --operator is given (empty: --operator needed).
+    QString serviceAccount;
+    QString databasePath; // SQLite file; default <data_dir>/keyline.db
 
     QStringList transports; // "sim", "usb"
     QString socketDir;

@@ -4,6 +4,7 @@
 #include "hsm/x509_sign.h"
 #include "station/cli.h"
 #include "station/command_util.h"
+#include "station/development_keys.h"
 #include "station/keystore_report.h"
 #include "station/station_context.h"
 
@@ -61,28 +62,6 @@ const KeyPurpose kPurposes[3] = {KeyPurpose::ApplicationSigning, KeyPurpose::Upd
                                  KeyPurpose::BackendE2e};
 const QString kDevLabels[3] = {hsm::labels::devAppSigning, hsm::labels::devUpdateAuth,
                                hsm::labels::devBackendE2e};
-
-// The common development public keys the station knows: from the HSM when it holds them (the
-// dev token) and from <data_dir>/export, where init-dev writes them and where a production
-// station keeps copies so it can refuse them.
-QList<QByteArray> knownDevelopmentKeys(hsm::Hsm* hsm, const QString& exportDir) {
-    QList<QByteArray> keys;
-    if (hsm)
-        for (const QString& label : kDevLabels) {
-            hsm::KeyUri uri;
-            uri.object = label;
-            if (auto spki = hsm->publicKey(uri); spki.ok())
-                keys << *spki;
-        }
-    for (const char* file :
-         {"dev-app-signing.pub.pem", "dev-update-auth.pub.pem", "dev-backend-e2e.pub.pem"}) {
-        QFile f(QDir(exportDir).filePath(QLatin1String(file)));
-        if (f.size() < 4096 && f.open(QIODevice::ReadOnly))
-            if (auto point = firmware::p256PointFromPublicKey(f.readAll()); point.ok())
-                keys << *point;
-    }
-    return keys;
-}
 
 int build(Cli& cli, hsm::Hsm& hsm, const hsm::KeyUri& signingKey, const QString& exportDir,
           const firmware::KeystoreContent& base, const QList<QByteArray>& customerKeys,

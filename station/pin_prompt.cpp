@@ -33,26 +33,28 @@ private:
     bool m_ok = false;
 };
 
-Error noPin(const QString& tokenLabel) {
-    return Error(ErrorCode::EnvironmentNotReady,
-                 QStringLiteral("no PIN for HSM token '%1': set [hsm] pin in keyline.conf (mode "
-                                "600) or $KEYLINE_HSM_PIN, or run on a terminal to be asked")
-                     .arg(tokenLabel));
-}
-
 } // namespace
 
 Result<QByteArray> promptForPin(const QString& tokenLabel) {
+    return promptSecret(QStringLiteral("PIN for HSM token '%1': ").arg(tokenLabel),
+                        QStringLiteral("no PIN for HSM token '%1': set [hsm] pin in keyline.conf "
+                                       "(mode 600) or $KEYLINE_HSM_PIN, or run on a terminal to "
+                                       "be asked")
+                            .arg(tokenLabel));
+}
+
+Result<QByteArray> promptSecret(const QString& question, const QString& whenNoTerminal) {
+    const Error noPin(ErrorCode::EnvironmentNotReady, whenNoTerminal);
     const int fd = ::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (fd < 0)
-        return noPin(tokenLabel);
+        return noPin;
     QByteArray pin;
     {
         EchoOff quiet(fd);
-        const QByteArray ask = QStringLiteral("PIN for HSM token '%1': ").arg(tokenLabel).toUtf8();
+        const QByteArray ask = question.toUtf8();
         if (::write(fd, ask.constData(), std::size_t(ask.size())) < 0) {
             ::close(fd);
-            return noPin(tokenLabel);
+            return noPin;
         }
         char c = 0;
         while (pin.size() < 256 && ::read(fd, &c, 1) == 1 && c != '\n')
@@ -64,7 +66,7 @@ Result<QByteArray> promptForPin(const QString& tokenLabel) {
     if (pin.endsWith('\r'))
         pin.chop(1);
     if (pin.isEmpty())
-        return noPin(tokenLabel);
+        return noPin;
     return pin;
 }
 

@@ -12,4 +12,8 @@ namespace keyline::station {
 // services): a batch job never blocks on a prompt nobody sees.
 Result<QByteArray> promptForPin(const QString& tokenLabel);
 
+// Asks `question` on the controlling terminal without echo; EnvironmentNotReady with
+// `whenNoTerminal` (which names the other sources) when there is none or the answer is empty.
+Result<QByteArray> promptSecret(const QString& question, const QString& whenNoTerminal);
+
 } // namespace keyline::station

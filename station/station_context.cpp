@@ -97,4 +97,19 @@ Result<std::unique_ptr<hsm::Pkcs11Hsm>> StationContext::openHsm() const {
     return hsm::Pkcs11Hsm::open(hsmConfig());
 }
 
+QString StationContext::orderDir(const QString& orderId) const {
+    return QDir(m_config.dataDir).filePath(QStringLiteral("orders/") + orderId);
+}
+
+db::DatabaseOptions StationContext::databaseOptions() const {
+    db::DatabaseOptions o;
+    o.driver = QStringLiteral("QSQLITE");
+    o.name = m_config.databasePath;
+    return o;
+}
+
+Result<std::unique_ptr<db::Database>> StationContext::openDatabase() const {
+    return db::Database::open(databaseOptions());
+}
+
 } // namespace keyline::station

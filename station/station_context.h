@@ -1,5 +1,6 @@
 #pragma once
 
+#include "db/database.h"
 #include "flashing/device_client.h"
 #include "flashing/transport.h"
 #include "hsm/pkcs11_hsm.h"
@@ -42,6 +43,13 @@ public:
     bool usesSoftHsm() const;
     // <data_dir>/export: public artefacts init-dev writes (CA certificates, public keys).
     QString exportDir() const;
+    // <data_dir>/orders/<id>: the order's own copies of its package and keystore.
+    QString orderDir(const QString& orderId) const;
+
+    // [database] as the db library takes it.
+    db::DatabaseOptions databaseOptions() const;
+    // Opens (creating and migrating) the station database on the calling thread.
+    Result<std::unique_ptr<db::Database>> openDatabase() const;
 
 private:
     StationConfig m_config;

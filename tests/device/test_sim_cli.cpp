@@ -2,6 +2,7 @@
 // of a flash transfer (the crash-safety promise of docs/wearable-sim.md).
 #include "flashing/device_client.h"
 #include "flashing/socket_transport.h"
+#include "package_kit.h"
 #include "station_side.h"
 #include "vendor_keystore.h"
 
@@ -105,11 +106,20 @@ TEST_CASE("a killed simulator resumes flashing from the last durable offset, SIG
           "[device][cli]") {
     QTemporaryDir state;
     QTemporaryDir sockets(QStringLiteral("/tmp/kls-XXXXXX"));
-    const QStringList args{QStringLiteral("--ports"),      QStringLiteral("1"),
-                           QStringLiteral("--state-dir"),  state.path(),
-                           QStringLiteral("--socket-dir"), sockets.path(),
-                           QStringLiteral("--timing"),     QStringLiteral("none")};
-    const QByteArray image = keyline::devicetest::randomBytes(12 * 1024 * 1024);
+    const QStringList args{QStringLiteral("--ports"),
+                           QStringLiteral("1"),
+                           QStringLiteral("--state-dir"),
+                           state.path(),
+                           QStringLiteral("--socket-dir"),
+                           sockets.path(),
+                           QStringLiteral("--timing"),
+                           QStringLiteral("none"),
+                           QStringLiteral("--vendor-key"),
+                           keyline::devicetest::VendorKeystoreKey::instance().publicKeyPath()};
+    const keyline::devicetest::PackageKit kit;
+    keyline::devicetest::Release release;
+    release.osBytes = 12 * 1024 * 1024;
+    const QByteArray image = kit.package(release);
     const QByteArray sha = keyline::devicetest::sha256(image);
     const int chunk = 256 * 1024;
     // The simulator records its durable offset every 8 MiB (docs/wearable-sim.md).
@@ -119,6 +129,7 @@ TEST_CASE("a killed simulator resumes flashing from the last durable offset, SIG
         SimProcess sim;
         sim.start(args);
         auto client = connectTo(sockets.path());
+        kit.prepare(*client);
         REQUIRE(client->flashBegin(std::uint64_t(image.size()), sha).ok());
         for (std::uint64_t offset = 0; offset < sent; offset += chunk)
             REQUIRE(client->flashChunk(offset, image.mid(qsizetype(offset), chunk)).ok());

@@ -2,7 +2,9 @@
 // chunks, interrupted commits, cancellation and "ensure" semantics.
 #include "flashing/flash_writer.h"
 #include "flashing/socket_transport.h"
+#include "package_kit.h"
 #include "sim/simulator.h"
+#include "vendor_keystore.h"
 
 #include <QTemporaryDir>
 #include <catch2/catch.hpp>
@@ -13,9 +15,12 @@ using protocol::FlashState;
 
 namespace {
 
+// The device only installs packages that verify (secure install), so the images are real
+// packages for a device whose OTP key and keystore the kit set up.
 struct SimOnSocket {
     QTemporaryDir dir{QStringLiteral("/tmp/kl-fw-XXXXXX")};
     std::unique_ptr<sim::Simulator> simulator;
+    devicetest::PackageKit kit;
 
     explicit SimOnSocket(QList<sim::FaultSpec> faults = {}) {
         sim::SimOptions o;
@@ -25,9 +30,18 @@ struct SimOnSocket {
         o.timing = sim::Timing::none();
         o.maxChunk = 64 * 1024;
         o.faults = std::move(faults);
+        o.vendorKeystoreKeyPath = devicetest::VendorKeystoreKey::instance().publicKeyPath();
         simulator = std::make_unique<sim::Simulator>(o);
         REQUIRE(simulator->load().ok());
         REQUIRE(simulator->startServing().ok());
+        kit.prepare(*connect());
+    }
+
+    // A package whose OS is `osBytes` long.
+    FlashImage makeImage(qsizetype osBytes) const {
+        devicetest::Release release;
+        release.osBytes = osBytes;
+        return FlashImage::of(kit.package(release));
     }
     ~SimOnSocket() { simulator->stop(); }
 
@@ -40,13 +54,6 @@ struct SimOnSocket {
     }
 };
 
-FlashImage makeImage(qsizetype size) {
-    QByteArray image(size, '\0');
-    for (qsizetype i = 0; i < size; ++i)
-        image[i] = char((i * 2654435761u) >> 11);
-    return FlashImage::of(image);
-}
-
 sim::FaultSpec fault(sim::FaultKind kind, QString argument = {}) {
     return sim::FaultSpec{1, kind, std::move(argument)};
 }
@@ -56,7 +63,7 @@ sim::FaultSpec fault(sim::FaultKind kind, QString argument = {}) {
 TEST_CASE("flash writer: an image arrives whole and is installed", "[flash]") {
     SimOnSocket sim;
     auto client = sim.connect();
-    FlashImage image = makeImage(3 * 1024 * 1024 + 123); // not a multiple of the chunk size
+    FlashImage image = sim.makeImage(3 * 1024 * 1024 + 123); // not a multiple of the chunk size
     std::uint64_t last = 0;
     bool monotonic = true;
     FlashWriter writer(*client, {16 * 1024, 4, 3});
@@ -74,7 +81,7 @@ TEST_CASE("flash writer: an image arrives whole and is installed", "[flash]") {
 
 TEST_CASE("flash writer: an installed image is not sent again", "[flash]") {
     SimOnSocket sim;
-    FlashImage image = makeImage(200 * 1024);
+    FlashImage image = sim.makeImage(200 * 1024);
     {
         auto client = sim.connect();
         FlashWriter writer(*client);
@@ -87,19 +94,18 @@ TEST_CASE("flash writer: an installed image is not sent again", "[flash]") {
     CHECK(again->state == FlashState::Installed);
     CHECK(writer.bytesSent() == 0);
 
-    // A different image is sent in full.
-    QByteArray otherBytes = image.bytes;
-    otherBytes[5] = char(otherBytes[5] ^ 1);
-    FlashImage other = FlashImage::of(otherBytes);
+    // A different package (the same release sealed again: another IV) is sent in full.
+    const FlashImage other = sim.makeImage(200 * 1024);
+    REQUIRE(other.sha256 != image.sha256);
     FlashWriter third(*client);
     REQUIRE(third.write(other, 64 * 1024).ok());
-    CHECK(third.bytesSent() == std::uint64_t(otherBytes.size()));
+    CHECK(third.bytesSent() == std::uint64_t(other.bytes.size()));
 }
 
 TEST_CASE("flash writer: a cable pulled mid-transfer resumes from the last good offset",
           "[flash]") {
     SimOnSocket sim({fault(sim::FaultKind::DisconnectAfterBytes, QStringLiteral("2600000"))});
-    FlashImage image = makeImage(4 * 1024 * 1024);
+    FlashImage image = sim.makeImage(4 * 1024 * 1024);
     {
         auto client = sim.connect();
         FlashWriter writer(*client);
@@ -123,7 +129,7 @@ TEST_CASE("flash writer: a cable pulled mid-transfer resumes from the last good 
 TEST_CASE("flash writer: a chunk damaged in transit is sent again", "[flash]") {
     SimOnSocket sim({fault(sim::FaultKind::CorruptChunk, QStringLiteral("3"))});
     auto client = sim.connect();
-    FlashImage image = makeImage(1024 * 1024);
+    FlashImage image = sim.makeImage(1024 * 1024);
     FlashWriter writer(*client, {32 * 1024, 4, 3});
     auto status = writer.write(image, 64 * 1024);
     REQUIRE(status.ok());
@@ -134,7 +140,7 @@ TEST_CASE("flash writer: a chunk damaged in transit is sent again", "[flash]") {
 
 TEST_CASE("flash writer: a commit cut by power loss is completed without re-sending", "[flash]") {
     SimOnSocket sim({fault(sim::FaultKind::BrownoutAtCommit)});
-    FlashImage image = makeImage(512 * 1024);
+    FlashImage image = sim.makeImage(512 * 1024);
     {
         auto client = sim.connect();
         FlashWriter writer(*client);
@@ -159,7 +165,7 @@ TEST_CASE("flash writer: cancellation stops the transfer with a clear error", "[
     std::atomic<bool> cancel{false};
     FlashWriter writer(*client, {16 * 1024, 2, 3});
     auto r = writer.write(
-        makeImage(2 * 1024 * 1024), 64 * 1024,
+        sim.makeImage(2 * 1024 * 1024), 64 * 1024,
         [&](std::uint64_t done, std::uint64_t) { cancel = done >= 256 * 1024; }, &cancel);
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code() == ErrorCode::Refused);
@@ -173,14 +179,15 @@ TEST_CASE("flash writer: nonsense arguments are refused before anything is sent"
     CHECK(writer.write(FlashImage{}, 64 * 1024).error().code() == ErrorCode::InvalidArgument);
     CHECK(writer.write(FlashImage{QByteArray(4096, 'x'), {}}, 64 * 1024).error().code() ==
           ErrorCode::InvalidArgument);
-    CHECK(writer.write(makeImage(4096), 64 * 1024).error().code() == ErrorCode::InvalidArgument);
+    CHECK(writer.write(sim.makeImage(4096), 64 * 1024).error().code() ==
+          ErrorCode::InvalidArgument);
 }
 
 TEST_CASE("flash writer: with no re-sends allowed a damaged chunk fails the transfer", "[flash]") {
     SimOnSocket sim({fault(sim::FaultKind::CorruptChunk, QStringLiteral("2"))});
     auto client = sim.connect();
     FlashWriter writer(*client, {32 * 1024, 4, 0});
-    auto r = writer.write(makeImage(512 * 1024), 64 * 1024);
+    auto r = writer.write(sim.makeImage(512 * 1024), 64 * 1024);
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().code() == ErrorCode::DeviceRefused);
     CHECK(protocol::DeviceError(r.error().detail()) == protocol::DeviceError::BadFrame);

@@ -1,0 +1,195 @@
+// `keyline run` as a process against the virtual wearable as a process: a whole order, then the
+// station killed (SIGKILL) at every step boundary and inside steps and started again. Whatever
+// happens, every device ends provisioned, no OTP is burned twice, no device gets a second
+// certificate, the audit chain stays intact and the database passes its integrity check.
+#include "db/audit_log.h"
+#include "db/certificate_ledger.h"
+#include "db/device_repository.h"
+#include "db/step_result_repository.h"
+#include "line_fixture.h"
+
+#include <QElapsedTimer>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSet>
+#include <QThread>
+#include <csignal>
+
+using namespace keyline;
+using keyline::test::LineFixture;
+using keyline::test::SimProcess;
+
+namespace {
+
+struct RunProcess {
+    QProcess process;
+    QList<QJsonObject> events;
+    QByteArray pending;
+
+    RunProcess(const LineFixture& f, const QString& order, int slots, int idleSeconds) {
+        process.start(test::buildPath("station/keyline"),
+                      {QStringLiteral("--config"), f.config, QStringLiteral("run"),
+                       QStringLiteral("--order"), order, QStringLiteral("--slots"),
+                       QString::number(slots), QStringLiteral("--json"),
+                       QStringLiteral("--idle-timeout"), QString::number(idleSeconds)});
+        REQUIRE(process.waitForStarted(5000));
+    }
+
+    // Reads events until `stop` says so or the process ends; true if `stop` fired.
+    bool readUntil(const std::function<bool(const QJsonObject&)>& stop, int timeoutMs = 60000) {
+        QElapsedTimer t;
+        t.start();
+        while (t.elapsed() < timeoutMs) {
+            process.waitForReadyRead(100);
+            pending += process.readAllStandardOutput();
+            qsizetype nl;
+            while ((nl = pending.indexOf('\n')) >= 0) {
+                const QJsonObject o = QJsonDocument::fromJson(pending.left(nl)).object();
+                pending.remove(0, nl + 1);
+                events.append(o);
+                if (qEnvironmentVariableIsSet("KEYLINE_TEST_TRACE"))
+                    qInfo("%s", QJsonDocument(o).toJson(QJsonDocument::Compact).constData());
+                if (stop && stop(o))
+                    return true;
+            }
+            if (process.state() == QProcess::NotRunning && pending.isEmpty() &&
+                !process.bytesAvailable())
+                return false;
+        }
+        FAIL("keyline run did not finish in time");
+        return false;
+    }
+
+    void kill() {
+        ::kill(pid_t(process.processId()), SIGKILL);
+        REQUIRE(process.waitForFinished(10000));
+    }
+
+    QJsonObject report() const {
+        for (auto it = events.crbegin(); it != events.crend(); ++it)
+            if (it->value(QStringLiteral("event")).toString() == QStringLiteral("report"))
+                return *it;
+        return {};
+    }
+};
+
+// What must hold after any sequence of runs and kills, once the order is done.
+void checkInvariants(const LineFixture& f, const QString& order, int quantity) {
+    auto db = f.openDatabase();
+    auto devices = db::DeviceRepository(*db).listForOrder(order);
+    REQUIRE(devices.ok());
+    int provisioned = 0;
+    for (const db::Device& d : *devices) {
+        INFO(d.id.toStdString() << " " << db::deviceStateName(d.state).toStdString() << " "
+                                << d.failureReason.toStdString());
+        CHECK_FALSE(d.scrapped);
+        if (d.state == db::DeviceState::Provisioned)
+            ++provisioned;
+        auto steps = db::StepResultRepository(*db).forDevice(d.id);
+        REQUIRE(steps.ok());
+        int burns = 0;
+        for (const db::StepResult& s : *steps)
+            if (s.step == QStringLiteral("otp-key") && s.outcome == db::StepOutcome::Pass &&
+                s.detail.startsWith(QStringLiteral("burned")))
+                ++burns;
+        // Never burned twice. A burn whose record a kill cut off shows as "already held" on
+        // the next attempt, so there may be none recorded, never two.
+        CHECK(burns <= 1);
+    }
+    CHECK(provisioned == quantity);
+    auto certificates = db::CertificateLedger(*db).listForOrder(order);
+    REQUIRE(certificates.ok());
+    CHECK(int(certificates->size()) == quantity);
+    QSet<QString> certified;
+    for (const auto& c : *certificates)
+        certified.insert(c.deviceId);
+    CHECK(certified.size() == quantity); // one per device
+    auto chain = db::AuditLog(*db, QStringLiteral("test-line")).verifyChain();
+    REQUIRE(chain.ok());
+    INFO(chain->problem.toStdString());
+    CHECK(chain->intact());
+    auto integrity = db->integrityCheck();
+    REQUIRE(integrity.ok());
+    CHECK(integrity->isEmpty());
+}
+
+void makeOrder(const LineFixture& f, const QString& id, int quantity) {
+    const QString ks = f.devKeystore(QStringLiteral("acme"));
+    const QString pkg = f.devPackage(ks, QStringLiteral("acme.klpk"));
+    const test::CliRun r =
+        f.createOrder(id, QStringLiteral("acme"), QStringLiteral("dev"), quantity, pkg, ks);
+    INFO(r.all().toStdString());
+    REQUIRE(r.code == 0);
+}
+
+} // namespace
+
+TEST_CASE("a run provisions every device of the order and reports each", "[station][run]") {
+    LineFixture f;
+    makeOrder(f, QStringLiteral("PO-RUN"), 6);
+    SimProcess sim(f, 3, 3); // 9 devices for 6 units: the run stops when the order is done
+    RunProcess run(f, QStringLiteral("PO-RUN"), 3, 10);
+    run.readUntil({});
+    REQUIRE(run.process.exitStatus() == QProcess::NormalExit);
+    const QJsonObject report = run.report();
+    INFO(QJsonDocument(report).toJson().toStdString());
+    CHECK(run.process.exitCode() == 0);
+    CHECK(report.value(QStringLiteral("passed")).toInt() == 6);
+    CHECK(report.value(QStringLiteral("failed")).toInt() == 0);
+    CHECK(report.value(QStringLiteral("stopReason")).toString() ==
+          QStringLiteral("order complete"));
+    checkInvariants(f, QStringLiteral("PO-RUN"), 6);
+}
+
+TEST_CASE("a station killed at any point finishes every device correctly after a restart",
+          "[station][run][crash]") {
+    LineFixture f;
+    const int quantity = 4;
+    makeOrder(f, QStringLiteral("PO-KILL"), quantity);
+    // One device per port: a device locked just before a kill stays plugged in, as an operator
+    // re-plugs it after a crash, so the next run can verify it and record it.
+    SimProcess sim(f, 4, 1);
+    // Kill points: right after each step of some device ends (a step boundary), in the middle
+    // of a flash, and after fixed delays that land inside steps.
+    const QStringList boundaries{QStringLiteral("chip-check"), QStringLiteral("otp-key"),
+                                 QStringLiteral("keystore"),   QStringLiteral("certificate"),
+                                 QStringLiteral("flash"),      QStringLiteral("verify"),
+                                 QStringLiteral("lock")};
+    int kills = 0;
+    for (const QString& step : boundaries) {
+        RunProcess run(f, QStringLiteral("PO-KILL"), 2, 2);
+        const bool fired = run.readUntil([&](const QJsonObject& e) {
+            return e.value(QStringLiteral("event")).toString() == QStringLiteral("step-done") &&
+                   e.value(QStringLiteral("step")).toString() == step;
+        });
+        if (fired) {
+            run.kill();
+            ++kills;
+        }
+    }
+    {
+        RunProcess run(f, QStringLiteral("PO-KILL"), 2, 2);
+        if (run.readUntil([](const QJsonObject& e) {
+                return e.value(QStringLiteral("event")).toString() ==
+                           QStringLiteral("flash-progress") &&
+                       e.value(QStringLiteral("fraction")).toDouble() >= 0.5;
+            })) {
+            run.kill();
+            ++kills;
+        }
+    }
+    for (int delayMs : {40, 90, 160}) {
+        RunProcess run(f, QStringLiteral("PO-KILL"), 2, 2);
+        QThread::msleep(ulong(delayMs));
+        if (run.process.state() == QProcess::Running) {
+            run.kill();
+            ++kills;
+        }
+    }
+    CHECK(kills >= 3);
+    RunProcess last(f, QStringLiteral("PO-KILL"), 2, 3);
+    last.readUntil({});
+    INFO(QJsonDocument(last.report()).toJson().toStdString());
+    CHECK(last.process.exitCode() == 0);
+    checkInvariants(f, QStringLiteral("PO-KILL"), quantity);
+}
