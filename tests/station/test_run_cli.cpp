@@ -7,6 +7,7 @@
 #include "db/device_repository.h"
 #include "db/step_result_repository.h"
 #include "line_fixture.h"
+#include "run_process.h"
 
 #include <QElapsedTimer>
 #include <QJsonDocument>
@@ -17,61 +18,11 @@
 
 using namespace keyline;
 using keyline::test::LineFixture;
+using keyline::test::makeOrder;
+using keyline::test::RunProcess;
 using keyline::test::SimProcess;
 
 namespace {
-
-struct RunProcess {
-    QProcess process;
-    QList<QJsonObject> events;
-    QByteArray pending;
-
-    RunProcess(const LineFixture& f, const QString& order, int slots, int idleSeconds) {
-        process.start(test::buildPath("station/keyline"),
-                      {QStringLiteral("--config"), f.config, QStringLiteral("run"),
-                       QStringLiteral("--order"), order, QStringLiteral("--slots"),
-                       QString::number(slots), QStringLiteral("--json"),
-                       QStringLiteral("--idle-timeout"), QString::number(idleSeconds)});
-        REQUIRE(process.waitForStarted(5000));
-    }
-
-    // Reads events until `stop` says so or the process ends; true if `stop` fired.
-    bool readUntil(const std::function<bool(const QJsonObject&)>& stop, int timeoutMs = 60000) {
-        QElapsedTimer t;
-        t.start();
-        while (t.elapsed() < timeoutMs) {
-            process.waitForReadyRead(100);
-            pending += process.readAllStandardOutput();
-            qsizetype nl;
-            while ((nl = pending.indexOf('\n')) >= 0) {
-                const QJsonObject o = QJsonDocument::fromJson(pending.left(nl)).object();
-                pending.remove(0, nl + 1);
-                events.append(o);
-                if (qEnvironmentVariableIsSet("KEYLINE_TEST_TRACE"))
-                    qInfo("%s", QJsonDocument(o).toJson(QJsonDocument::Compact).constData());
-                if (stop && stop(o))
-                    return true;
-            }
-            if (process.state() == QProcess::NotRunning && pending.isEmpty() &&
-                !process.bytesAvailable())
-                return false;
-        }
-        FAIL("keyline run did not finish in time");
-        return false;
-    }
-
-    void kill() {
-        ::kill(pid_t(process.processId()), SIGKILL);
-        REQUIRE(process.waitForFinished(10000));
-    }
-
-    QJsonObject report() const {
-        for (auto it = events.crbegin(); it != events.crend(); ++it)
-            if (it->value(QStringLiteral("event")).toString() == QStringLiteral("report"))
-                return *it;
-        return {};
-    }
-};
 
 // What must hold after any sequence of runs and kills, once the order is done.
 void checkInvariants(const LineFixture& f, const QString& order, int quantity) {
@@ -111,15 +62,6 @@ void checkInvariants(const LineFixture& f, const QString& order, int quantity) {
     auto integrity = db->integrityCheck();
     REQUIRE(integrity.ok());
     CHECK(integrity->isEmpty());
-}
-
-void makeOrder(const LineFixture& f, const QString& id, int quantity) {
-    const QString ks = f.devKeystore(QStringLiteral("acme"));
-    const QString pkg = f.devPackage(ks, QStringLiteral("acme.klpk"));
-    const test::CliRun r =
-        f.createOrder(id, QStringLiteral("acme"), QStringLiteral("dev"), quantity, pkg, ks);
-    INFO(r.all().toStdString());
-    REQUIRE(r.code == 0);
 }
 
 } // namespace

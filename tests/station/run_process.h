@@ -1,0 +1,77 @@
+#pragma once
+
+// `keyline run --json` as a process a test reads event by event and can kill, and the order
+// the run tests provision.
+
+#include "line_fixture.h"
+
+#include <QElapsedTimer>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <csignal>
+#include <functional>
+
+namespace keyline::test {
+
+struct RunProcess {
+    QProcess process;
+    QList<QJsonObject> events;
+    QByteArray pending;
+
+    RunProcess(const LineFixture& f, const QString& order, int slots, int idleSeconds) {
+        process.start(buildPath("station/keyline"),
+                      {QStringLiteral("--config"), f.config, QStringLiteral("run"),
+                       QStringLiteral("--order"), order, QStringLiteral("--slots"),
+                       QString::number(slots), QStringLiteral("--json"),
+                       QStringLiteral("--idle-timeout"), QString::number(idleSeconds)});
+        REQUIRE(process.waitForStarted(5000));
+    }
+
+    // Reads events until `stop` says so or the process ends; true if `stop` fired.
+    bool readUntil(const std::function<bool(const QJsonObject&)>& stop, int timeoutMs = 60000) {
+        QElapsedTimer t;
+        t.start();
+        while (t.elapsed() < timeoutMs) {
+            process.waitForReadyRead(100);
+            pending += process.readAllStandardOutput();
+            qsizetype nl;
+            while ((nl = pending.indexOf('\n')) >= 0) {
+                const QJsonObject o = QJsonDocument::fromJson(pending.left(nl)).object();
+                pending.remove(0, nl + 1);
+                events.append(o);
+                if (qEnvironmentVariableIsSet("KEYLINE_TEST_TRACE"))
+                    qInfo("%s", QJsonDocument(o).toJson(QJsonDocument::Compact).constData());
+                if (stop && stop(o))
+                    return true;
+            }
+            if (process.state() == QProcess::NotRunning && pending.isEmpty() &&
+                !process.bytesAvailable())
+                return false;
+        }
+        FAIL("keyline run did not finish in time");
+        return false;
+    }
+
+    void kill() {
+        ::kill(pid_t(process.processId()), SIGKILL);
+        REQUIRE(process.waitForFinished(10000));
+    }
+
+    QJsonObject report() const {
+        for (auto it = events.crbegin(); it != events.crend(); ++it)
+            if (it->value(QStringLiteral("event")).toString() == QStringLiteral("report"))
+                return *it;
+        return {};
+    }
+};
+
+inline void makeOrder(const LineFixture& f, const QString& id, int quantity) {
+    const QString ks = f.devKeystore(QStringLiteral("acme"));
+    const QString pkg = f.devPackage(ks, QStringLiteral("acme.klpk"));
+    const CliRun r =
+        f.createOrder(id, QStringLiteral("acme"), QStringLiteral("dev"), quantity, pkg, ks);
+    INFO(r.all().toStdString());
+    REQUIRE(r.code == 0);
+}
+
+} // namespace keyline::test

@@ -1,0 +1,84 @@
+// Every fault the virtual wearable can inject, in one run: each device ends PASS or as a FAIL
+// that names its step and reason in the report — never a hang, never a crash.
+#include "line_fixture.h"
+#include "run_process.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+
+using namespace keyline;
+using keyline::test::LineFixture;
+using keyline::test::RunProcess;
+using keyline::test::SimProcess;
+
+TEST_CASE("each simulator fault ends as PASS or a named failure in the run report",
+          "[station][run][faults]") {
+    LineFixture f;
+    const int ports = 9;
+    test::makeOrder(f, QStringLiteral("PO-FAULT"), ports);
+    const QStringList faults{
+        QStringLiteral("1:disconnect-after-bytes=2000000"),
+        QStringLiteral("2:disconnect-at=boot-report"),
+        QStringLiteral("3:corrupt-chunk=3"),
+        QStringLiteral("4:brownout-at-commit"),
+        QStringLiteral("5:counterfeit"),
+        QStringLiteral("6:otp-burned-other"),
+        QStringLiteral("7:rng-repeat"),
+        QStringLiteral("8:rng-repeat"),
+        QStringLiteral("9:garbage"),
+    };
+    QStringList args;
+    for (const QString& spec : faults)
+        args << QStringLiteral("--fault") << spec;
+    SimProcess sim(f, ports, 1, args);
+    RunProcess run(f, QStringLiteral("PO-FAULT"), 4, 3);
+    run.readUntil({}, 120000);
+    REQUIRE(run.process.exitStatus() == QProcess::NormalExit);
+    CHECK(run.process.exitCode() == 1);
+    const QJsonObject report = run.report();
+    INFO(QJsonDocument(report).toJson().toStdString());
+    REQUIRE_FALSE(report.isEmpty());
+
+    // The last result of each port.
+    QMap<QString, QJsonObject> last;
+    for (const QJsonValue& v : report.value(QStringLiteral("devices")).toArray())
+        last[v.toObject().value(QStringLiteral("port")).toString()] = v.toObject();
+    REQUIRE(last.size() == ports);
+    auto result = [&](int port) {
+        return last.value(QStringLiteral("sim:port-%1").arg(port, 2, 10, QLatin1Char('0')));
+    };
+    auto failedAt = [&](int port, const QString& step, const QString& reason) {
+        const QJsonObject d = result(port);
+        INFO("port " << port);
+        CHECK(d.value(QStringLiteral("result")).toString() == QStringLiteral("FAIL"));
+        CHECK(d.value(QStringLiteral("step")).toString() == step);
+        CHECK(d.value(QStringLiteral("reason")).toString().contains(reason, Qt::CaseInsensitive));
+    };
+    for (int port = 1; port <= 9; ++port) {
+        const QJsonObject d = result(port);
+        INFO("port " << port);
+        if (d.value(QStringLiteral("result")).toString() == QStringLiteral("FAIL"))
+            CHECK_FALSE(d.value(QStringLiteral("reason")).toString().isEmpty());
+    }
+    // Damage the station repairs by itself: a damaged chunk is sent again.
+    CHECK(result(3).value(QStringLiteral("result")).toString() == QStringLiteral("PASS"));
+    failedAt(5, QStringLiteral("chip-check"), QStringLiteral("genuine"));
+    failedAt(6, QStringLiteral("otp-key"), QStringLiteral("another key"));
+    CHECK(result(6).value(QStringLiteral("scrapped")).toBool());
+    failedAt(9, QStringLiteral("chip-check"), QStringLiteral("frame"));
+    // Two devices with the same key: the second is refused before its certificate.
+    const QJsonObject a = result(7), b = result(8);
+    const bool firstPassed = a.value(QStringLiteral("result")).toString() == QStringLiteral("PASS");
+    failedAt(firstPassed ? 8 : 7, QStringLiteral("certificate"), QStringLiteral("key"));
+    CHECK((firstPassed ? a : b).value(QStringLiteral("result")).toString() ==
+          QStringLiteral("PASS"));
+    // Links that drop mid-flash, before the boot report, or at a power cut are named failures;
+    // re-plugging finishes them (the station does not retry a device that stays in its port).
+    for (int port : {1, 2, 4}) {
+        const QJsonObject d = result(port);
+        INFO("port " << port);
+        if (d.value(QStringLiteral("result")).toString() == QStringLiteral("FAIL"))
+            CHECK(d.value(QStringLiteral("errorCode")).toString() ==
+                  QStringLiteral("disconnected"));
+    }
+}
