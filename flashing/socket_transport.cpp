@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <map>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
@@ -247,18 +248,35 @@ Result<void> SocketPortProvider::watch(PortEventHandler handler) {
 }
 
 void SocketPortProvider::watchLoop(int inotifyFd, PortEventHandler handler) {
-    QList<PortInfo> known;
+    // Each port's socket file by inode: a device swapped faster than one rescan (the old socket
+    // removed and a new one bound under the same name) is a new inode, so it is still reported
+    // as a removal and an arrival instead of disappearing between two identical listings.
+    struct Seen {
+        PortInfo port;
+        ino_t inode = 0;
+    };
+    std::map<QString, Seen> known;
     auto rescan = [&] {
         auto now = scan();
         if (!now)
             return;
-        for (const PortInfo& p : *now)
-            if (!known.contains(p))
-                handler({PortEventKind::Arrived, p});
-        for (const PortInfo& p : std::as_const(known))
-            if (!now->contains(p))
-                handler({PortEventKind::Removed, p});
-        known = *now;
+        std::map<QString, Seen> current;
+        for (const PortInfo& p : *now) {
+            struct stat st {};
+            if (::stat(QFile::encodeName(p.address).constData(), &st) == 0)
+                current[p.endpoint] = {p, st.st_ino};
+        }
+        for (const auto& [endpoint, seen] : known) {
+            auto it = current.find(endpoint);
+            if (it == current.end() || it->second.inode != seen.inode)
+                handler({PortEventKind::Removed, seen.port});
+        }
+        for (const auto& [endpoint, seen] : current) {
+            auto before = known.find(endpoint);
+            if (before == known.end() || before->second.inode != seen.inode)
+                handler({PortEventKind::Arrived, seen.port});
+        }
+        known = std::move(current);
     };
     rescan();
     alignas(inotify_event) char buffer[4096];

@@ -1,5 +1,6 @@
 #include "hsm/dev_token.h"
 
+#include "hsm/dev_tls_certs.h"
 #include "hsm/key_inventory.h"
 #include "hsm/key_objects.h"
 #include "hsm/module.h"
@@ -8,6 +9,7 @@
 #include <QDir>
 #include <QFile>
 #include <QSaveFile>
+#include <QSysInfo>
 #include <cstring>
 #include <openssl/rand.h>
 
@@ -102,6 +104,12 @@ Result<bool> ensureToken(const QString& modulePath, const QString& label, const 
 }
 
 Result<void> ensureDevKeys(Pkcs11Hsm& hsm, int caValidityDays, InitDevReport& report) {
+    return ensureDevKeys(hsm, caValidityDays, {}, report);
+}
+
+Result<void> ensureDevKeys(Pkcs11Hsm& hsm, int caValidityDays, const QString& stationName,
+                           InitDevReport& report) {
+    const QString station = stationName.isEmpty() ? QSysInfo::machineHostName() : stationName;
     auto& pool = hsm.pool();
     for (const KeySpec& spec : keyInventory()) {
         bool exists = false;
@@ -146,7 +154,10 @@ Result<void> ensureDevKeys(Pkcs11Hsm& hsm, int caValidityDays, InitDevReport& re
             KL_TRY_ASSIGN(const QByteArray issuerDer,
                           hsm.certificate(hsm.uriFor(spec.issuerLabel, QStringLiteral("cert"))));
             KL_TRY_ASSIGN(X509Ptr issuer, parseCertificate(issuerDer));
-            if (spec.label == labels::issuingCa) {
+            if (spec.label == labels::stationTls) {
+                KL_TRY_ASSIGN(der, makeStationTlsCertificate(station, spki, issuer.get(),
+                                                             *issuerSigner, caValidityDays));
+            } else if (spec.label == labels::issuingCa) {
                 KL_TRY_ASSIGN(der, makeCaCertificate(spec.certificateSubject, spki, issuer.get(),
                                                      *issuerSigner, caValidityDays, 0));
             } else {
@@ -178,7 +189,7 @@ Result<InitDevReport> initDevToken(const DevTokenOptions& options) {
     config.pin = PinSource::fixed(options.userPin);
     config.softhsmConfig = report.softhsmConfig;
     KL_TRY_ASSIGN(auto hsm, Pkcs11Hsm::open(config));
-    KL_TRY(ensureDevKeys(*hsm, options.caValidityDays, report));
+    KL_TRY(ensureDevKeys(*hsm, options.caValidityDays, options.stationName, report));
 
     // Public halves for the rest of the world: the trust anchor for the registry and devices,
     // the issuing CA for chains, the keystore signing key for device secure boot.
@@ -189,7 +200,8 @@ Result<InitDevReport> initDevToken(const DevTokenOptions& options) {
     for (const auto& [label, file] :
          {std::pair{labels::deviceRootCa, QStringLiteral("device-root-ca.pem")},
           std::pair{labels::issuingCa, QStringLiteral("issuing-ca.pem")},
-          std::pair{labels::auditSigning, QStringLiteral("audit-signing.pem")}}) {
+          std::pair{labels::auditSigning, QStringLiteral("audit-signing.pem")},
+          std::pair{labels::stationTls, QStringLiteral("station-tls.pem")}}) {
         KL_TRY_ASSIGN(const QByteArray der,
                       hsm->certificate(hsm->uriFor(label, QStringLiteral("cert"))));
         KL_TRY(writeFile(out.filePath(file), toPem(der, "CERTIFICATE")));
@@ -202,6 +214,11 @@ Result<InitDevReport> initDevToken(const DevTokenOptions& options) {
         KL_TRY_ASSIGN(const QByteArray spki, hsm->publicKey(hsm->uriFor(label)));
         KL_TRY(writeFile(out.filePath(file), toPem(spki, "PUBLIC KEY")));
     }
+    // The development back-end's server certificate, so `keyline-registry` runs on loopback.
+    KL_TRY_ASSIGN(const bool registryCert,
+                  ensureRegistryDevCertificate(*hsm, report.exportDir, options.caValidityDays));
+    (registryCert ? report.created : report.present)
+        << QStringLiteral("keyline-registry-dev (export/%1)").arg(kRegistryDevCertFile);
     return report;
 }
 

@@ -14,6 +14,9 @@ struct DevTokenOptions {
     QByteArray userPin; // required
     QByteArray soPin;   // empty: a random one, not kept (a lost dev token is simply re-created)
     int caValidityDays = 3650;
+    // CN of the station's TLS client certificate (OU=station): [station] name. Empty: the
+    // host name, which is [station] name's default.
+    QString stationName;
 };
 
 struct InitDevReport {
@@ -35,9 +38,13 @@ Result<bool> ensureToken(const QString& modulePath, const QString& label, const 
                          const QByteArray& userPin);
 
 // Creates what is missing of keyInventory() on an open HSM, CA certificates included.
+// `stationName` is the CN of the station TLS certificate (empty: the host name).
 Result<void> ensureDevKeys(Pkcs11Hsm& hsm, int caValidityDays, InitDevReport& report);
+Result<void> ensureDevKeys(Pkcs11Hsm& hsm, int caValidityDays, const QString& stationName,
+                           InitDevReport& report);
 
-// All of it: config, token, keys, certificates, and PEM exports in <dataDir>/export.
+// All of it: config, token, keys, certificates, and PEM exports in <dataDir>/export, including
+// the development registry server certificate and key (hsm/dev_tls_certs.h).
 Result<InitDevReport> initDevToken(const DevTokenOptions& options);
 
 } // namespace keyline::hsm

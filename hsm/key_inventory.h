@@ -17,6 +17,9 @@ inline const QString auditSigning = QStringLiteral("keyline-audit-signing");
 inline const QString devAppSigning = QStringLiteral("keyline-dev-app-signing");
 inline const QString devUpdateAuth = QStringLiteral("keyline-dev-update-auth");
 inline const QString devBackendE2e = QStringLiteral("keyline-dev-backend-e2e");
+// The station's TLS client key for the back-end registry (mutual TLS); its certificate's subject
+// is OU=station, CN=<station name>, not the fixed CN of the table.
+inline const QString stationTls = QStringLiteral("keyline-station-tls");
 // Ceremony only, not in the inventory: the RSA key the image key is imported under.
 inline const QString transportKey = QStringLiteral("keyline-transport-key");
 } // namespace labels

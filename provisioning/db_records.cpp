@@ -192,4 +192,9 @@ Result<void> DbRecords::audit(const QString& event, const QJsonObject& details) 
     });
 }
 
+Result<int> DbRecords::pendingRegistrations() {
+    return m_writer.call<int>(
+        [](db::Database& db) -> Result<int> { return db::OutboxRepository(db).pendingCount(); });
+}
+
 } // namespace keyline::provisioning

@@ -34,6 +34,9 @@ public:
     // A station-level audit entry for this order (a run started or ended), through the writer.
     Result<void> audit(const QString& event, const QJsonObject& details);
 
+    // Registrations still waiting in the outbox (all orders): for the run report.
+    Result<int> pendingRegistrations();
+
 private:
     RecordWriter& m_writer;
     RecordsIdentity m_identity;

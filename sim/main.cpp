@@ -1,6 +1,7 @@
 // keyline-wearable-sim: virtual wearables on Unix sockets, for development, tests and
 // benchmarks of the station. See docs/wearable-sim.md.
 #include "flashing/socket_transport.h"
+#include "sim/bootstrap_client.h"
 #include "sim/simulator.h"
 
 #include <QCommandLineParser>
@@ -41,7 +42,10 @@ Faults (--fault PORT:KIND[=ARG], PORT a number or *, repeatable):
 Examples:
   keyline-wearable-sim --ports 4 --state-dir ~/sim-devices
   keyline-wearable-sim --ports 2 --state-dir /tmp/s --timing none --fault 2:brownout-at-commit
-Prints "port NN: device <uid> (factory|locked)" per port, then "ready". Stop with Ctrl-C.)HELP";
+Prints "port NN: device <uid> (factory|locked)" per port, then "ready". Stop with Ctrl-C.
+
+A device in the field: keyline-wearable-sim bootstrap --state-dir D --registry URL --ca PEM
+[--device ID] bootstraps the devices of D against the registry with their own key.)HELP";
 
 struct Flags {
     QCommandLineOption ports{QStringLiteral("ports"), QStringLiteral("Number of ports (1 … 999)."),
@@ -179,6 +183,9 @@ int main(int argc, char* argv[]) {
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("keyline-wearable-sim"));
     QCoreApplication::setApplicationVersion(QStringLiteral(KEYLINE_VERSION));
+    // A device in the field: bootstrap against the registry (sim/bootstrap_client.h).
+    if (argc > 1 && qstrcmp(argv[1], "bootstrap") == 0)
+        return runBootstrapCommand(QCoreApplication::arguments().mid(2));
 
     QCommandLineParser parser;
     parser.setApplicationDescription(QString::fromUtf8(kDescription));

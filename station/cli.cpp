@@ -36,6 +36,9 @@ Commands:
                                export the audit log (or one order's), signed by the station
                                audit key in the HSM
   audit verify F [--ca ROOT]   check an audit export offline: PASS, or FAIL naming the line
+  registry sync [--json]       send the pending device registrations to the back-end now
+  registry list --customer C   the devices the back-end registry holds for a customer
+  doctor [--json]              HSM, database, back-end, devices: what is wrong and what to do
   operator add NAME --role R   add a station account (operator, supervisor, engineer)
   operator list|set-role|disable|enable|passwd
                                list and manage accounts; every change is audited
@@ -132,6 +135,10 @@ int runCli(Cli& cli, QStringList args) {
         return runOrderCommand(cli, args);
     if (command == QLatin1String("run"))
         return runRunCommand(cli, args);
+    if (command == QLatin1String("registry"))
+        return runRegistryCommand(cli, args);
+    if (command == QLatin1String("doctor"))
+        return runDoctorCommand(cli, args);
     return cli.fail(2, QStringLiteral("unknown command \"%1\"; see keyline --help").arg(command));
 }
 

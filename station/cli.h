@@ -28,5 +28,7 @@ int runAuditCommand(Cli& cli, const QStringList& args);    // station/audit_comm
 int runOperatorCommand(Cli& cli, const QStringList& args); // station/operator_commands.cpp
 int runOrderCommand(Cli& cli, const QStringList& args);
 int runRunCommand(Cli& cli, const QStringList& args);
+int runRegistryCommand(Cli& cli, const QStringList& args); // station/registry_commands.cpp
+int runDoctorCommand(Cli& cli, const QStringList& args);   // station/doctor_command.cpp
 
 } // namespace keyline::station

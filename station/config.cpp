@@ -8,6 +8,7 @@
 #include <QSettings>
 #include <QStandardPaths>
 #include <QSysInfo>
+#include <QUrl>
 #include <tuple>
 
 namespace keyline::station {
@@ -45,6 +46,10 @@ const QStringList& knownKeys() {
         QStringLiteral("hsm/audit_key"),
         QStringLiteral("station/service_account"),
         QStringLiteral("database/path"),
+        QStringLiteral("backend/url"),
+        QStringLiteral("backend/ca_file"),
+        QStringLiteral("backend/client_key"),
+        QStringLiteral("backend/timeout_ms"),
     };
     return keys;
 }
@@ -151,6 +156,48 @@ Result<void> applyHsm(StationConfig& config, const QSettings& ini, const QString
     return success();
 }
 
+Result<void> applyBackend(StationConfig& config, const QSettings& ini, const QString& path) {
+    auto has = [&](const char* key) {
+        return ini.contains(QLatin1String(key));
+    };
+    auto value = [&](const char* key) {
+        return rawText(ini, QLatin1String(key)).trimmed();
+    };
+    if (has("backend/url")) {
+        const QString url = value("backend/url");
+        const QUrl parsed(url, QUrl::StrictMode);
+        if (!url.isEmpty() && (!parsed.isValid() || parsed.scheme() != QLatin1String("https") ||
+                               parsed.host().isEmpty() || !parsed.userInfo().isEmpty() ||
+                               parsed.hasQuery() || parsed.hasFragment() ||
+                               (!parsed.path().isEmpty() && parsed.path() != QLatin1String("/"))))
+            return badValue(path, QStringLiteral("backend/url"),
+                            QStringLiteral("must be https://HOST[:PORT] (TLS is required), or "
+                                           "empty to disable registration"));
+        config.backend.url = url.endsWith(QLatin1Char('/')) ? url.chopped(1) : url;
+    }
+    if (has("backend/ca_file")) {
+        config.backend.caFile = value("backend/ca_file");
+        if (config.backend.caFile.isEmpty())
+            return badValue(path, QStringLiteral("backend/ca_file"),
+                            QStringLiteral("must be a path, not empty"));
+    }
+    if (has("backend/timeout_ms")) {
+        bool ok = false;
+        const int ms = value("backend/timeout_ms").toInt(&ok);
+        if (!ok || ms < 100 || ms > 600000)
+            return badValue(path, QStringLiteral("backend/timeout_ms"),
+                            QStringLiteral("must be a whole number of milliseconds, 100 to "
+                                           "600000"));
+        config.backend.timeoutMs = ms;
+    }
+    if (has("backend/client_key")) {
+        KL_TRY_ASSIGN(config.backend.clientKey,
+                      parseKeyUri(path, QStringLiteral("backend/client_key"),
+                                  value("backend/client_key"), config.hsmToken, "private"));
+    }
+    return success();
+}
+
 Result<void> applyFile(StationConfig& config, const QString& path) {
     QSettings ini(path, QSettings::IniFormat);
     if (ini.status() != QSettings::NoError)
@@ -214,6 +261,7 @@ Result<void> applyFile(StationConfig& config, const QString& path) {
             return badValue(path, k, QStringLiteral("must be a path, not empty"));
     }
     KL_TRY(applyHsm(config, ini, path));
+    KL_TRY(applyBackend(config, ini, path));
     config.sourceFile = path;
     return success();
 }
@@ -225,13 +273,16 @@ void fillDerived(StationConfig& c) {
             QDir(c.dataDir).filePath(QStringLiteral("trust/silicon-vendor-root.pem"));
     if (c.databasePath.isEmpty())
         c.databasePath = QDir(c.dataDir).filePath(QStringLiteral("keyline.db"));
+    if (c.backend.caFile.isEmpty())
+        c.backend.caFile = QDir(c.dataDir).filePath(QStringLiteral("export/device-root-ca.pem"));
     if (c.softhsmConf.isEmpty())
         c.softhsmConf = QDir(c.dataDir).filePath(QStringLiteral("softhsm/softhsm2.conf"));
     for (auto [uri, label, type] :
          {std::tuple{&c.issuingCaKey, hsm::labels::issuingCa, "private"},
           std::tuple{&c.keystoreSigningKey, hsm::labels::keystoreSigning, "private"},
           std::tuple{&c.imageKey, hsm::labels::imageKey, "secret"},
-          std::tuple{&c.auditKey, hsm::labels::auditSigning, "private"}}) {
+          std::tuple{&c.auditKey, hsm::labels::auditSigning, "private"},
+          std::tuple{&c.backend.clientKey, hsm::labels::stationTls, "private"}}) {
         if (uri->object.isEmpty()) {
             uri->token = c.hsmToken;
             uri->object = label;

@@ -2,6 +2,7 @@
 
 #include "common/result.h"
 #include "hsm/key_uri.h"
+#include "provisioning/registration_client.h"
 
 #include <QString>
 #include <QStringList>
@@ -39,6 +40,11 @@ struct StationConfig {
     hsm::KeyUri keystoreSigningKey; // default: object=keyline-keystore-signing
     hsm::KeyUri imageKey;           // default: object=keyline-image-key
     hsm::KeyUri auditKey;           // default: object=keyline-audit-signing
+
+    // [backend]: the device registry (docs/configuration.md). url empty: registration disabled
+    // (the outbox keeps filling); ca_file default <data_dir>/export/device-root-ca.pem;
+    // client_key default object=keyline-station-tls on hsmToken.
+    provisioning::BackendSettings backend;
 };
 
 // The PIN of the SoftHSM2 development token that `keyline hsm init-dev` creates, used only

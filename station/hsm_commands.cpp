@@ -93,6 +93,7 @@ int initDev(Cli& cli, StationContext& station) {
         return failWith(cli, pin.error());
     hsm::DevTokenOptions options;
     options.dataDir = c.dataDir;
+    options.stationName = c.stationName;
     options.modulePath = c.hsmModule;
     options.tokenLabel = c.hsmToken;
     options.userPin = *pin;

@@ -4,12 +4,15 @@
 #include "hsm/issuing_ca.h"
 #include "provisioning/db_records.h"
 #include "provisioning/production_run.h"
+#include "provisioning/registration_sync.h"
 #include "station/cli.h"
 #include "station/command_util.h"
 #include "station/operator_auth.h"
 #include "station/order_check.h"
 #include "station/run_display.h"
+#include "station/run_setup.h"
 
+#include <QJsonDocument>
 #include <QJsonObject>
 #include <csignal>
 #include <thread>
@@ -56,14 +59,6 @@ struct RunArgs {
     bool json = false;
 };
 
-Result<std::unique_ptr<hsm::IssuingCa>> openIssuingCa(hsm::Hsm& hsm, const hsm::KeyUri& key) {
-    KL_TRY_ASSIGN(std::shared_ptr<Signer> signer, hsm.signer(key));
-    hsm::KeyUri certUri = key;
-    certUri.type = QStringLiteral("cert");
-    KL_TRY_ASSIGN(const QByteArray caDer, hsm.certificate(certUri));
-    return hsm::IssuingCa::create(std::move(signer), caDer);
-}
-
 int run(Cli& cli, const RunArgs& a) {
     auto config = loadConfig(cli.configPath);
     if (!config)
@@ -86,27 +81,24 @@ int run(Cli& cli, const RunArgs& a) {
             return failWith(cli, who.error());
         operatorName = who->name;
     }
-    auto plan = loadOrderPlan(context, order);
-    if (!plan)
-        return failWith(cli, plan.error());
-    auto hsm = context.openHsm();
-    if (!hsm)
-        return failWith(cli, hsm.error());
-    auto ca = openIssuingCa(**hsm, config->issuingCaKey);
-    if (!ca)
-        return failWith(cli, ca.error());
-    auto kcv = (*hsm)->keyCheckValue(config->imageKey);
-    if (!kcv)
-        return failWith(cli, kcv.error());
-    auto chips = context.chipAuthenticator();
-    if (!chips)
-        return failWith(cli, chips.error());
-    auto writer = provisioning::RecordWriter::start(context.databaseOptions());
-    if (!writer)
-        return failWith(cli, writer.error());
-    provisioning::DbRecords records(**writer, {order.id, config->stationName, operatorName});
+    auto setup = prepareRun(context, order, operatorName);
+    if (!setup)
+        return failWith(cli, setup.error());
+    hsm::Pkcs11Hsm& hsm = *(*setup)->hsm;
+    provisioning::RecordWriter& writer = *(*setup)->writer;
+    provisioning::DbRecords& records = *(*setup)->records;
+    // Registrations go out in the background while devices are provisioned ([backend] url).
+    std::unique_ptr<provisioning::HttpsRegistrationClient> backend;
+    std::unique_ptr<provisioning::RegistrationSync> registrations;
+    if (!config->backend.url.isEmpty()) {
+        auto client = provisioning::openBackendClient(hsm, context.hsmConfig(), config->backend);
+        if (!client)
+            return failWith(cli, client.error());
+        backend = std::move(*client);
+        registrations = std::make_unique<provisioning::RegistrationSync>(writer, *backend);
+        registrations->start();
+    }
 
-    const provisioning::StationServices services{*chips, **hsm, **ca, config->imageKey, *kcv};
     std::vector<flashing::PortProvider*> providers;
     for (const auto& p : context.portProviders())
         providers.push_back(p.get());
@@ -128,7 +120,7 @@ int run(Cli& cli, const RunArgs& a) {
         return failWith(cli, audited.error());
 
     provisioning::ProductionRun production(
-        *plan, services, records, providers, options,
+        (*setup)->plan, *(*setup)->services, records, providers, options,
         [&display](const provisioning::JobEvent& e) { display.onEvent(e); });
     // Ctrl-C and SIGTERM ask the run to stop between steps; a second one is not needed.
     g_interrupted = false;
@@ -152,6 +144,20 @@ int run(Cli& cli, const RunArgs& a) {
     if (!summary)
         return failWith(cli, summary.error());
     display.printReport(*summary, order.id);
+    if (registrations)
+        registrations->stop(true);
+    const int pending = records.pendingRegistrations().valueOr(-1);
+    if (a.json)
+        cli.out << QJsonDocument(
+                       QJsonObject{{QStringLiteral("event"), QStringLiteral("registrations")},
+                                   {QStringLiteral("pending"), pending},
+                                   {QStringLiteral("backend"), config->backend.url}})
+                       .toJson(QJsonDocument::Compact)
+                << Qt::endl;
+    else
+        cli.out << "registrations pending: " << pending
+                << (backend ? QString() : QStringLiteral(" (no [backend] url: not sent)"))
+                << Qt::endl;
     if (auto audited = records.audit(
             QStringLiteral("run.finished"),
             QJsonObject{{QStringLiteral("passed"), summary->passed},

@@ -1,0 +1,39 @@
+#include "station/run_setup.h"
+
+#include "station/order_check.h"
+
+namespace keyline::station {
+namespace {
+
+Result<std::unique_ptr<hsm::IssuingCa>> openCa(hsm::Hsm& hsm, const hsm::KeyUri& key) {
+    KL_TRY_ASSIGN(std::shared_ptr<Signer> signer, hsm.signer(key));
+    hsm::KeyUri certUri = key;
+    certUri.type = QStringLiteral("cert");
+    KL_TRY_ASSIGN(const QByteArray caDer, hsm.certificate(certUri));
+    return hsm::IssuingCa::create(std::move(signer), caDer);
+}
+
+} // namespace
+
+Result<std::unique_ptr<RunSetup>> prepareRun(const StationContext& context, const db::Order& order,
+                                             const QString& operatorName) {
+    if (order.state != db::OrderState::Open)
+        return Error(ErrorCode::Refused, QStringLiteral("order %1 is closed").arg(order.id));
+    const StationConfig& config = context.config();
+    auto s = std::make_unique<RunSetup>();
+    s->order = order;
+    KL_TRY_ASSIGN(s->plan, loadOrderPlan(context, order));
+    KL_TRY_ASSIGN(s->hsm, context.openHsm());
+    KL_TRY_ASSIGN(s->ca, openCa(*s->hsm, config.issuingCaKey));
+    KL_TRY_ASSIGN(const QByteArray kcv, s->hsm->keyCheckValue(config.imageKey));
+    KL_TRY_ASSIGN(provisioning::ChipAuthenticator chips, context.chipAuthenticator());
+    s->chips.emplace(std::move(chips));
+    KL_TRY_ASSIGN(s->writer, provisioning::RecordWriter::start(context.databaseOptions()));
+    s->records = std::make_unique<provisioning::DbRecords>(
+        *s->writer, provisioning::RecordsIdentity{order.id, config.stationName, operatorName});
+    s->services = std::make_unique<provisioning::StationServices>(
+        provisioning::StationServices{*s->chips, *s->hsm, *s->ca, config.imageKey, kcv});
+    return s;
+}
+
+} // namespace keyline::station

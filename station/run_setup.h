@@ -1,0 +1,39 @@
+#pragma once
+
+// What `keyline run` builds before the first device, as one owned bundle the GUI can build the
+// same way: the order's checked plan, the HSM with its issuing CA and the image key's KCV, the
+// chip trust anchors, the database writer and the records (DESIGN.md §2: the CLI and the GUI
+// share one engine). The order of the steps and their errors are those of run_command.cpp.
+
+#include "db/order_repository.h"
+#include "hsm/issuing_ca.h"
+#include "provisioning/db_records.h"
+#include "provisioning/device_job.h"
+#include "provisioning/record_writer.h"
+#include "station/station_context.h"
+
+#include <memory>
+#include <optional>
+
+namespace keyline::station {
+
+// Members are declared in dependency order: what refers to another part is destroyed first
+// (services before the CA and the HSM, records before the writer).
+struct RunSetup {
+    db::Order order;
+    provisioning::OrderPlan plan;
+    std::unique_ptr<hsm::Pkcs11Hsm> hsm;
+    std::unique_ptr<hsm::IssuingCa> ca;
+    std::optional<provisioning::ChipAuthenticator> chips;
+    std::unique_ptr<provisioning::RecordWriter> writer;
+    std::unique_ptr<provisioning::DbRecords> records;
+    std::unique_ptr<provisioning::StationServices> services;
+};
+
+// Loads the plan of an open `order`, opens the HSM (one per process: nothing else may hold it
+// while the bundle lives), the issuing CA, the KCV, the chip roots and the record writer.
+// `operatorName` is who the records name. Errors are the ones `keyline run` prints.
+Result<std::unique_ptr<RunSetup>> prepareRun(const StationContext& context, const db::Order& order,
+                                             const QString& operatorName);
+
+} // namespace keyline::station
