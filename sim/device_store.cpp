@@ -91,7 +91,8 @@ Result<void> DeviceStore::saveState(const DeviceState& s) const {
         {QStringLiteral("osCounter"), QString::number(s.osCounter)},
         {QStringLiteral("appCounter"), QString::number(s.appCounter)},
     };
-    return writeJsonObject(QDir(m_directory).filePath(QStringLiteral("device.json")), o);
+    return writeJsonObject(QDir(m_directory).filePath(QStringLiteral("device.json")), o,
+                           m_durability);
 }
 
 Result<FlashRecord> DeviceStore::loadFlash() const {

@@ -2,6 +2,7 @@
 
 #include "common/result.h"
 #include "flashing/commands.h"
+#include "sim/atomic_file.h"
 
 #include <QByteArray>
 #include <QList>
@@ -47,8 +48,12 @@ struct FlashRecord {
 
 class DeviceStore {
 public:
-    explicit DeviceStore(QString directory)
-        : m_directory(std::move(directory)) {}
+    // `stateDurability`: Host (default) also fsyncs device.json with its directory, so device
+    // state survives the host losing power; Process only survives the simulator being killed
+    // (benchmarks, where the devices must take no time of their own).
+    explicit DeviceStore(QString directory, Durability stateDurability = Durability::Host)
+        : m_directory(std::move(directory))
+        , m_durability(stateDurability) {}
 
     const QString& directory() const { return m_directory; }
     QString receivingImagePath() const;
@@ -61,6 +66,7 @@ public:
 
 private:
     QString m_directory;
+    Durability m_durability;
 };
 
 } // namespace keyline::sim

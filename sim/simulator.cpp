@@ -106,7 +106,7 @@ struct Simulator::Impl {
     }
 
     Result<std::shared_ptr<VirtualDevice>> openDevice(int port, const QString& uidHex) {
-        DeviceStore store(QDir(devicesDir()).filePath(uidHex));
+        DeviceStore store(QDir(devicesDir()).filePath(uidHex), options.stateDurability);
         KL_TRY_ASSIGN(auto device, VirtualDevice::open(std::move(store), deviceConfig(port)));
         return std::shared_ptr<VirtualDevice>(std::move(device));
     }
@@ -129,7 +129,8 @@ struct Simulator::Impl {
             state.otpKey = QByteArray(32, '\0');
             RAND_bytes(reinterpret_cast<unsigned char*>(state.otpKey.data()), 32);
         }
-        KL_TRY(VirtualDevice::manufacture(DeviceStore(QDir(devicesDir()).filePath(uidHex)), state));
+        KL_TRY(VirtualDevice::manufacture(
+            DeviceStore(QDir(devicesDir()).filePath(uidHex), options.stateDurability), state));
         return uidHex;
     }
 

@@ -4,6 +4,7 @@
 // The USB test harness and the protocol test suite depend on exactly these names.
 
 #include "common/result.h"
+#include "sim/atomic_file.h"
 
 #include <QByteArray>
 #include <QList>
@@ -71,6 +72,9 @@ struct SimOptions {
     // keystores against (keyline's export/keystore-signing.pub.pem). Empty: the devices have
     // no vendor key and keystore-write answers keystore-rejected.
     QString vendorKeystoreKeyPath;
+    // How device state is written: Host also survives the host losing power (fsync), Process
+    // only a killed simulator. Benchmarks use Process so that the devices take no time.
+    Durability stateDurability = Durability::Host;
 };
 
 // One connection's byte stream to the device currently in a port. Transport-agnostic: the
