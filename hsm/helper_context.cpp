@@ -162,8 +162,8 @@ Result<QStringList> HelperContext::tokenLabels() const {
     return labels;
 }
 
-Result<std::shared_ptr<Signer>> HelperContext::certificateSigner(const QString& tokenLabel,
-                                                                 const QByteArray& id) {
+Result<HelperContext::HelperCertificate> HelperContext::openCertificate(const QString& tokenLabel,
+                                                                        const QByteArray& id) {
     pkcs11h_token_id_list_t rawTokens = nullptr;
     CK_RV rv = pkcs11h_token_enumTokenIds(PKCS11H_ENUM_METHOD_RELOAD, &rawTokens);
     if (rv != CKR_OK)
@@ -201,11 +201,28 @@ Result<std::shared_ptr<Signer>> HelperContext::certificateSigner(const QString& 
                                     "'keyline hsm init-dev'")
                          .arg(QString::fromLatin1(id.toHex()), tokenLabel));
 
+    HelperCertificate opened;
+    opened.der = QByteArray(reinterpret_cast<const char*>(found->certificate_blob),
+                            qsizetype(found->certificate_blob_size));
+    rv = pkcs11h_certificate_create(found, this, PKCS11H_PROMPT_MASK_ALLOW_PIN_PROMPT,
+                                    PKCS11H_PIN_CACHE_INFINITE, &opened.handle);
+    if (rv != CKR_OK)
+        return helperError(QStringLiteral("opening the key of certificate '%1'")
+                               .arg(QString::fromLatin1(id.toHex())),
+                           rv);
+    return opened;
+}
+
+Result<std::shared_ptr<Signer>> HelperContext::certificateSigner(const QString& tokenLabel,
+                                                                 const QByteArray& id) {
+    KL_TRY_ASSIGN(const HelperCertificate opened, openCertificate(tokenLabel, id));
+    // Frees the helper's object on every way out until the signer owns it.
+    std::unique_ptr<pkcs11h_certificate_s, void (*)(pkcs11h_certificate_t)> cert(
+        opened.handle, [](pkcs11h_certificate_t c) { pkcs11h_certificate_freeCertificate(c); });
     // The public key comes from the certificate the helper read, so the signer's identity is
     // exactly what pkcs11-helper bound the key to.
-    const unsigned char* blob = found->certificate_blob;
-    OsslPtr<X509, X509_free> x509(
-        blob ? d2i_X509(nullptr, &blob, long(found->certificate_blob_size)) : nullptr);
+    const auto* blob = reinterpret_cast<const unsigned char*>(opened.der.constData());
+    OsslPtr<X509, X509_free> x509(d2i_X509(nullptr, &blob, long(opened.der.size())));
     if (!x509)
         return Error(ErrorCode::BadInput,
                      QStringLiteral("certificate with id '%1' on token '%2' does not parse")
@@ -217,15 +234,8 @@ Result<std::shared_ptr<Signer>> HelperContext::certificateSigner(const QString& 
     QByteArray spkiDer(reinterpret_cast<const char*>(spki), spkiLen);
     OPENSSL_free(spki);
 
-    pkcs11h_certificate_t cert = nullptr;
-    rv = pkcs11h_certificate_create(found, this, PKCS11H_PROMPT_MASK_ALLOW_PIN_PROMPT,
-                                    PKCS11H_PIN_CACHE_INFINITE, &cert);
-    if (rv != CKR_OK)
-        return helperError(QStringLiteral("opening the key of certificate '%1'")
-                               .arg(QString::fromLatin1(id.toHex())),
-                           rv);
     return std::shared_ptr<Signer>(
-        std::make_shared<CertificateSigner>(cert, spkiDer, QString::fromUtf8(id)));
+        std::make_shared<CertificateSigner>(cert.release(), spkiDer, QString::fromUtf8(id)));
 }
 
 } // namespace keyline::hsm

@@ -6,6 +6,8 @@
 #include <QString>
 #include <memory>
 
+struct pkcs11h_certificate_s; // pkcs11-helper's certificate object (pkcs11h_certificate_t)
+
 namespace keyline::hsm {
 
 // pkcs11-helper: provider loading, token discovery by label, PIN prompting and
@@ -28,6 +30,15 @@ public:
     // Signing goes through pkcs11h_certificate_signAny; pkcs11-helper serialises it per token.
     Result<std::shared_ptr<Signer>> certificateSigner(const QString& tokenLabel,
                                                       const QByteArray& id);
+
+    // pkcs11-helper's object for the certificate with CKA_ID `id` on `tokenLabel` (and so for
+    // the key bound to it), with the certificate's DER as the helper read it. The caller owns
+    // `handle`: pkcs11h_certificate_freeCertificate, or hand it to what frees it.
+    struct HelperCertificate {
+        pkcs11h_certificate_s* handle = nullptr;
+        QByteArray der;
+    };
+    Result<HelperCertificate> openCertificate(const QString& tokenLabel, const QByteArray& id);
 
     const PinSource& pins() const { return m_pins; }
 
