@@ -4,11 +4,11 @@
 // temp dir, and what the station puts on a virtual wearable before it flashes (genuine chip,
 // image key in OTP, keystore) and the packages it flashes, all made the station's way.
 
+#include "bench_util.h"
 #include "firmware_image/keystore.h"
 #include "firmware_image/package.h"
 #include "flashing/device_client.h"
 #include "flashing/socket_transport.h"
-#include "hsm/dev_token.h"
 #include "hsm/key_inventory.h"
 #include "hsm/x509_sign.h"
 #include "provisioning/chip_check_step.h"
@@ -22,18 +22,6 @@
 #include <QTemporaryDir>
 
 namespace keyline::bench {
-
-template <typename T>
-T need(Result<T> r, const char* what) {
-    if (!r.ok())
-        qFatal("%s: %s", what, qPrintable(r.error().toString()));
-    return std::move(r).value();
-}
-
-inline void need(Result<void> r, const char* what) {
-    if (!r.ok())
-        qFatal("%s: %s", what, qPrintable(r.error().toString()));
-}
 
 inline std::unique_ptr<flashing::DeviceClient> connectDevice(sim::Simulator& simulator) {
     flashing::PortInfo port{
@@ -49,16 +37,7 @@ struct BenchStation {
     QString vendorKeyPem;
 
     BenchStation() {
-        hsm::DevTokenOptions o;
-        o.dataDir = dir.path();
-        o.modulePath = QStringLiteral("/usr/lib/softhsm/libsofthsm2.so");
-        o.userPin = QByteArrayLiteral("bench-pin-1234");
-        const hsm::InitDevReport report = need(hsm::initDevToken(o), "init-dev");
-        hsm::HsmConfig config;
-        config.modulePath = o.modulePath;
-        config.pin = hsm::PinSource::fixed(o.userPin);
-        config.softhsmConfig = report.softhsmConfig;
-        hsm = need(hsm::Pkcs11Hsm::open(config), "open HSM");
+        hsm = openDevToken(dir.path());
         vendorKeyPem = dir.filePath(QStringLiteral("keystore-signing.pub.pem"));
         QFile f(vendorKeyPem);
         if (!f.open(QIODevice::WriteOnly) ||

@@ -8,6 +8,7 @@
 // Usage: bench_cert_issue [devices=400] [shell_devices=40]
 // Links: keyline::hsm, OpenSSL::Crypto, Qt6::Core.
 
+#include "bench_util.h"
 #include "hsm/dev_token.h"
 #include "hsm/issuing_ca.h"
 #include "hsm/key_inventory.h"
@@ -27,24 +28,10 @@
 #include <thread>
 
 using namespace keyline;
+using namespace keyline::bench;
 using namespace keyline::hsm;
 
 namespace {
-
-const QString kModule = QStringLiteral("/usr/lib/softhsm/libsofthsm2.so");
-const QByteArray kPin = QByteArrayLiteral("bench-pin-1234");
-
-[[noreturn]] void die(const QString& what) {
-    std::fprintf(stderr, "bench_cert_issue: %s\n", qPrintable(what));
-    std::exit(1);
-}
-
-template <typename T>
-T need(Result<T> r, const char* what) {
-    if (!r.ok())
-        die(QString::fromLatin1(what) + QStringLiteral(": ") + r.error().toString());
-    return std::move(r).value();
-}
 
 QByteArray makeCsrDer(const QString& cn, EVP_PKEY** keyOut = nullptr) {
     EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
@@ -146,16 +133,7 @@ int main(int argc, char** argv) {
     const int cores = int(std::thread::hardware_concurrency());
 
     QTemporaryDir dir;
-    DevTokenOptions o;
-    o.dataDir = dir.path();
-    o.modulePath = kModule;
-    o.userPin = kPin;
-    const InitDevReport report = need(initDevToken(o), "init-dev");
-    HsmConfig config;
-    config.modulePath = kModule;
-    config.pin = PinSource::fixed(kPin);
-    config.softhsmConfig = report.softhsmConfig;
-    auto hsm = need(Pkcs11Hsm::open(config), "open HSM");
+    auto hsm = openDevToken(dir.path());
     auto signer = need(hsm->signer(hsm->uriFor(labels::issuingCa)), "issuing CA key");
     auto raw = std::dynamic_pointer_cast<PoolSigner>(signer);
     const QByteArray caDer =
@@ -261,10 +239,11 @@ int main(int argc, char** argv) {
                         {QStringLiteral("dgst"), QStringLiteral("-sha256"),
                          QStringLiteral("-binary"), QStringLiteral("-out"), hash, cert}) &&
                runQuiet(QStringLiteral("pkcs11-tool"),
-                        {QStringLiteral("--module"), kModule, QStringLiteral("--token-label"),
-                         QStringLiteral("keyline-dev"), QStringLiteral("--login"),
-                         QStringLiteral("--pin"), QString::fromLatin1(kPin),
-                         QStringLiteral("--sign"), QStringLiteral("--mechanism"),
+                        {QStringLiteral("--module"), kSoftHsmModule,
+                         QStringLiteral("--token-label"), QStringLiteral("keyline-dev"),
+                         QStringLiteral("--login"), QStringLiteral("--pin"),
+                         QString::fromLatin1(kBenchPin), QStringLiteral("--sign"),
+                         QStringLiteral("--mechanism"),
                          // --id, not --label: pkcs11-tool 0.23 signs with the first private
                          // key it finds when only a label is given.
                          QStringLiteral("ECDSA"), QStringLiteral("--id"),

@@ -10,6 +10,7 @@
 // Usage: bench_package_build [os_mib=64] [rounds=3]
 // Links: keyline::station (the HSM sealer), keyline::firmware_image, keyline::hsm.
 
+#include "bench_util.h"
 #include "firmware_image/firmware_tree.h"
 #include "firmware_image/package.h"
 #include "hsm/dev_token.h"
@@ -26,23 +27,9 @@
 #include <cstdio>
 
 using namespace keyline;
+using namespace keyline::bench;
 
 namespace {
-
-const QString kModule = QStringLiteral("/usr/lib/softhsm/libsofthsm2.so");
-const QByteArray kPin = QByteArrayLiteral("bench-pin-1234");
-
-[[noreturn]] void die(const QString& what) {
-    std::fprintf(stderr, "bench_package_build: %s\n", qPrintable(what));
-    std::exit(1);
-}
-
-template <typename T>
-T need(Result<T> r, const char* what) {
-    if (!r.ok())
-        die(QString::fromLatin1(what) + QStringLiteral(": ") + r.error().toString());
-    return std::move(r).value();
-}
 
 void writeFile(const QString& path, const QByteArray& data) {
     QDir().mkpath(QFileInfo(path).path());
@@ -72,16 +59,7 @@ int main(int argc, char** argv) {
 
     QTemporaryDir dir;
     const QDir d(dir.path());
-    hsm::DevTokenOptions o;
-    o.dataDir = dir.path();
-    o.modulePath = kModule;
-    o.userPin = kPin;
-    const auto report = need(hsm::initDevToken(o), "init-dev");
-    hsm::HsmConfig config;
-    config.modulePath = kModule;
-    config.pin = hsm::PinSource::fixed(kPin);
-    config.softhsmConfig = report.softhsmConfig;
-    auto token = need(hsm::Pkcs11Hsm::open(config), "open HSM");
+    auto token = openDevToken(dir.path());
     auto devSigner = need(token->signer(token->uriFor(hsm::labels::devAppSigning)), "dev key");
 
     // A tree whose OS is one 64 MB file (pseudo-random, so nothing compresses or short-cuts).
