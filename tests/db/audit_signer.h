@@ -5,6 +5,7 @@
 
 #include "common/ossl_ptr.h"
 #include "common/signer.h"
+#include "firmware/soft_signer.h"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -16,32 +17,16 @@ namespace keyline::test {
 class AuditSigner final : public Signer {
 public:
     explicit AuditSigner(const char* rootName = "Keyline Test Audit Root")
-        : m_rootKey(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"))
-        , m_key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256")) {
+        : m_rootKey(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256")) {
         m_root = makeCert(rootName, m_rootKey.get(), nullptr, m_rootKey.get(), true);
         m_leaf =
-            makeCert("Keyline Station Audit", m_key.get(), m_root.get(), m_rootKey.get(), false);
+            makeCert("Keyline Station Audit", m_signer.key(), m_root.get(), m_rootKey.get(), false);
     }
 
     Result<QByteArray> signDigest(const QByteArray& digest) const override {
-        OsslPtr<EVP_PKEY_CTX, EVP_PKEY_CTX_free> ctx(EVP_PKEY_CTX_new(m_key.get(), nullptr));
-        unsigned char sig[80];
-        size_t len = sizeof sig;
-        if (EVP_PKEY_sign_init(ctx.get()) != 1 ||
-            EVP_PKEY_sign(ctx.get(), sig, &len,
-                          reinterpret_cast<const unsigned char*>(digest.constData()),
-                          std::size_t(digest.size())) != 1)
-            return Error(ErrorCode::Internal, QStringLiteral("soft sign failed"));
-        return QByteArray(reinterpret_cast<const char*>(sig), int(len));
+        return m_signer.signDigest(digest);
     }
-
-    QByteArray publicKeyDer() const override {
-        unsigned char* der = nullptr;
-        const int len = i2d_PUBKEY(m_key.get(), &der);
-        QByteArray out(reinterpret_cast<const char*>(der), len);
-        OPENSSL_free(der);
-        return out;
-    }
+    QByteArray publicKeyDer() const override { return m_signer.publicKeyDer(); }
 
     QByteArray rootPem() const { return pem(m_root.get()); }
     QByteArray certificatePem() const { return pem(m_leaf.get()); }
@@ -84,7 +69,7 @@ private:
     }
 
     OsslPtr<EVP_PKEY, EVP_PKEY_free> m_rootKey;
-    OsslPtr<EVP_PKEY, EVP_PKEY_free> m_key;
+    SoftSigner m_signer; // the audit key itself
     X509Ptr m_root;
     X509Ptr m_leaf;
 };

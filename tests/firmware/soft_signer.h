@@ -36,6 +36,9 @@ public:
         return out;
     }
 
+    // The private key, for tests that also need a certificate for it.
+    EVP_PKEY* key() const { return m_key.get(); }
+
     // The 65-byte point, as keystore entries hold it.
     QByteArray point() const {
         unsigned char buf[65];
