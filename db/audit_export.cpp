@@ -80,6 +80,19 @@ Result<QByteArray> readFile(const QString& path, const QString& what) {
     return file.readAll();
 }
 
+// The station whose chain is exported: the one asked for, else the only one there is.
+Result<QString> exportedStation(Database& db, const AuditExportRequest& request) {
+    if (!request.stationId.isEmpty())
+        return request.stationId;
+    KL_TRY_ASSIGN(const QStringList stations, AuditLog::stations(db, request.orderId));
+    if (stations.size() > 1)
+        return Error(ErrorCode::InvalidArgument,
+                     QStringLiteral("the audit log holds the chains of stations %1: export one "
+                                    "station's chain at a time")
+                         .arg(stations.join(QStringLiteral(", "))));
+    return stations.value(0);
+}
+
 } // namespace
 
 QString auditSignaturePathFor(const QString& recordsPath) {
@@ -91,6 +104,7 @@ Result<AuditExportFiles> exportAudit(Database& db, const AuditExportRequest& req
                                      const QByteArray& certificateChainPem) {
     if (request.recordsPath.isEmpty())
         return Error(ErrorCode::InvalidArgument, QStringLiteral("no output file for the export"));
+    KL_TRY_ASSIGN(const QString station, exportedStation(db, request));
     AuditExportFiles files;
     files.recordsPath = request.recordsPath;
     files.signaturePath = auditSignaturePathFor(request.recordsPath);
@@ -101,17 +115,20 @@ Result<AuditExportFiles> exportAudit(Database& db, const AuditExportRequest& req
     KL_TRY(out.write(encodeAuditHeaderLine(request.format, header)));
     KL_TRY(out.write(encodeAuditColumnsLine(request.format)));
     AuditExportAnchors& anchors = files.anchors;
-    KL_TRY(
-        AuditLog(db, QString()).forEach(request.orderId, [&](const AuditEntry& e) -> Result<void> {
-            if (anchors.count == 0)
-                anchors.firstPrevHash = header.wholeLog() ? e.prevHash : e.orderPrevHash;
-            anchors.lastHash = e.hash;
-            ++anchors.count;
-            return out.write(encodeAuditRecordLine(request.format, e));
-        }));
+    KL_TRY(AuditLog(db, station).forEach(request.orderId, [&](const AuditEntry& e) -> Result<void> {
+        if (anchors.count == 0)
+            anchors.firstPrevHash = header.wholeLog() ? e.prevHash : e.orderPrevHash;
+        anchors.lastHash = e.hash;
+        ++anchors.count;
+        return out.write(encodeAuditRecordLine(request.format, e));
+    }));
     if (!header.wholeLog() && anchors.count == 0)
-        return Error(ErrorCode::NotFound,
-                     QStringLiteral("order %1 has no audit entries").arg(request.orderId));
+        return Error(
+            ErrorCode::NotFound,
+            QStringLiteral("order %1 has no audit entries%2")
+                .arg(request.orderId, request.stationId.isEmpty()
+                                          ? QString()
+                                          : QStringLiteral(" of station ") + request.stationId));
     KL_TRY(out.write(encodeAuditAnchorsLine(request.format, anchors)));
     KL_TRY_ASSIGN(const QByteArray digest, out.commit());
 

@@ -18,9 +18,12 @@ namespace keyline::db {
 class Database;
 
 struct AuditExportRequest {
-    QString orderId; // empty: the whole log
+    QString orderId; // empty: the whole chain
     AuditExportFormat format = AuditExportFormat::Jsonl;
     QString recordsPath; // e.g. "audit-PO-17.jsonl"; the signature goes next to it
+    // Whose chain: each station has its own (docs/audit.md). Empty: the only station in the
+    // log (or in the order's entries); InvalidArgument when there are several.
+    QString stationId;
 };
 
 struct AuditExportFiles {
@@ -32,9 +35,9 @@ struct AuditExportFiles {
 QString auditSignaturePathFor(const QString& recordsPath);
 
 // Reads the entries (one consistent snapshot), writes the records file and its signature, each
-// replaced atomically. NotFound for an order with no audit entries; InvalidArgument if the
-// first certificate of `certificateChainPem` is not for `auditKey`; Io for a file that cannot
-// be written.
+// replaced atomically. NotFound for an order with no audit entries (of the station);
+// InvalidArgument if the first certificate of `certificateChainPem` is not for `auditKey`; Io for a
+// file that cannot be written.
 Result<AuditExportFiles> exportAudit(Database& db, const AuditExportRequest& request,
                                      const Signer& auditKey, const QByteArray& certificateChainPem);
 

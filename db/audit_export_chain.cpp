@@ -39,8 +39,15 @@ Result<void> verifyAuditExportChain(const ParsedAuditExport& parsed) {
             return broken(line,
                           QStringLiteral("%1 does not match its hash: it was altered").arg(where));
         const QString expected = i == 0 ? parsed.anchors.firstPrevHash : records[i - 1].hash;
-        if (link(e) == expected)
+        if (link(e) == expected) {
+            // One export is one station's chain: a record of another station does not belong
+            // in it, however it links.
+            if (i > 0 && e.stationId != records.front().stationId)
+                return broken(line, QStringLiteral("%1 is of station \"%2\", not of the "
+                                                   "exported station %3")
+                                        .arg(where, e.stationId, records.front().stationId));
             continue;
+        }
         const auto target = position.constFind(link(e));
         if (target != position.constEnd() && std::size_t(*target) > i)
             return broken(line, QStringLiteral("%1 is out of order: it follows the record on "

@@ -76,19 +76,37 @@ Result<void> checkEvent(const QString& stationId, const AuditEvent& event) {
 
 } // namespace
 
+Result<QStringList> AuditLog::stations(Database& db, const QString& orderId) {
+    KL_TRY_ASSIGN(
+        QSqlQuery q,
+        db.exec(QStringLiteral("SELECT DISTINCT station_id FROM audit_log") +
+                    (orderId.isEmpty() ? QString() : QStringLiteral(" WHERE order_id = ?")) +
+                    QStringLiteral(" ORDER BY station_id"),
+                orderId.isEmpty() ? QVariantList{} : QVariantList{orderId}));
+    QStringList list;
+    while (q.next())
+        list << q.value(0).toString();
+    return list;
+}
+
 Result<AuditEntry> AuditLog::append(const AuditEvent& event) {
     KL_TRY(checkEvent(m_stationId, event));
     KL_TRY_ASSIGN(Transaction tx, m_db.begin());
+    // Each station extends only its own chain, so stations sharing a database never wait for
+    // each other here; two processes of one station queue on its chain head.
+    KL_TRY(m_db.lockName(QStringLiteral("keyline-audit:") + m_stationId));
     AuditEntry e;
     KL_TRY_ASSIGN(QSqlQuery last, m_db.exec(QStringLiteral("SELECT seq, hash FROM audit_log "
-                                                           "ORDER BY seq DESC LIMIT 1")));
+                                                           "WHERE station_id = ? "
+                                                           "ORDER BY seq DESC LIMIT 1"),
+                                            {m_stationId}));
     e.seq = last.next() ? last.value(0).toLongLong() + 1 : 1;
     e.prevHash = e.seq == 1 ? kGenesisHash : last.value(1).toString();
     if (!event.orderId.isEmpty()) {
         KL_TRY_ASSIGN(QSqlQuery lastOfOrder,
-                      m_db.exec(QStringLiteral("SELECT hash FROM audit_log WHERE order_id = ? "
-                                               "ORDER BY seq DESC LIMIT 1"),
-                                {event.orderId}));
+                      m_db.exec(QStringLiteral("SELECT hash FROM audit_log WHERE station_id = ? "
+                                               "AND order_id = ? ORDER BY seq DESC LIMIT 1"),
+                                {m_stationId, event.orderId}));
         e.orderPrevHash = lastOfOrder.next() ? lastOfOrder.value(0).toString() : kGenesisHash;
     }
     e.time = timestampNow();
@@ -109,19 +127,33 @@ Result<AuditEntry> AuditLog::append(const AuditEvent& event) {
 
 Result<AuditChainStatus> AuditLog::verifyChain() {
     AuditChainStatus status;
+    // The walk is ordered by station, then seq: one chain after the other.
+    QString station;
+    qint64 count = 0;
+    QString lastHash = kGenesisHash;
     QHash<QString, QString> lastHashOfOrder;
-    auto broken = [&status](qint64 seq, const QString& problem) {
+    auto broken = [&](qint64 seq, const QString& problem) {
         status.firstBrokenSeq = seq;
-        status.problem = problem;
+        status.brokenStation = station;
+        status.problem = status.stations > 1 || station != m_stationId
+                             ? QStringLiteral("station %1: %2").arg(station, problem)
+                             : problem;
         return Error(ErrorCode::VerificationFailed, problem); // stops the walk
     };
-    auto walked = forEach(QString(), [&](const AuditEntry& e) -> Result<void> {
-        const qint64 expectedSeq = status.entries + 1;
+    auto walked = walk(QString(), QString(), [&](const AuditEntry& e) -> Result<void> {
+        if (status.stations == 0 || e.stationId != station) {
+            station = e.stationId;
+            count = 0;
+            lastHash = kGenesisHash;
+            lastHashOfOrder.clear();
+            ++status.stations;
+        }
+        const qint64 expectedSeq = count + 1;
         if (e.seq != expectedSeq)
             return broken(
                 expectedSeq,
                 QStringLiteral("entry %1 is missing (next is %2)").arg(expectedSeq).arg(e.seq));
-        if (e.prevHash != status.lastHash)
+        if (e.prevHash != lastHash)
             return broken(
                 e.seq,
                 QStringLiteral("entry %1 does not link to entry %2").arg(e.seq).arg(e.seq - 1));
@@ -138,8 +170,11 @@ Result<AuditChainStatus> AuditLog::verifyChain() {
             return broken(e.seq, QStringLiteral("entry %1 does not match its hash: it was "
                                                 "altered")
                                      .arg(e.seq));
-        status.entries = e.seq;
-        status.lastHash = e.hash;
+        count = e.seq;
+        lastHash = e.hash;
+        ++status.entries;
+        if (station == m_stationId)
+            status.lastHash = e.hash;
         if (!e.orderId.isEmpty())
             lastHashOfOrder.insert(e.orderId, e.hash);
         return success();
@@ -151,13 +186,29 @@ Result<AuditChainStatus> AuditLog::verifyChain() {
 
 Result<void> AuditLog::forEach(const QString& orderId,
                                const std::function<Result<void>(const AuditEntry&)>& visit) {
+    return walk(m_stationId, orderId, visit);
+}
+
+Result<void> AuditLog::walk(const QString& stationId, const QString& orderId,
+                            const std::function<Result<void>(const AuditEntry&)>& visit) {
     // One statement: SQLite (WAL) and PostgreSQL both give it a consistent snapshot, so the
     // writer can go on while an export reads.
-    const QString sql = QStringLiteral("SELECT ") + kColumns + QStringLiteral(" FROM audit_log") +
-                        (orderId.isEmpty() ? QString() : QStringLiteral(" WHERE order_id = ?")) +
-                        QStringLiteral(" ORDER BY seq");
-    KL_TRY_ASSIGN(QSqlQuery q,
-                  m_db.exec(sql, orderId.isEmpty() ? QVariantList{} : QVariantList{orderId}));
+    QStringList where;
+    QVariantList values;
+    if (!stationId.isEmpty()) {
+        where << QStringLiteral("station_id = ?");
+        values << stationId;
+    }
+    if (!orderId.isEmpty()) {
+        where << QStringLiteral("order_id = ?");
+        values << orderId;
+    }
+    const QString sql =
+        QStringLiteral("SELECT ") + kColumns + QStringLiteral(" FROM audit_log") +
+        (where.isEmpty() ? QString()
+                         : QStringLiteral(" WHERE ") + where.join(QStringLiteral(" AND "))) +
+        QStringLiteral(" ORDER BY station_id, seq");
+    KL_TRY_ASSIGN(QSqlQuery q, m_db.exec(sql, values));
     while (q.next())
         KL_TRY(visit(entryFromRow(q)));
     if (q.lastError().isValid())

@@ -6,13 +6,17 @@
 //   auto tx = db.begin(); orders.close(id); audit.append({op, id, "order.closed", {}});
 //   tx.commit();
 //
-// Entries are never updated or deleted. verifyChain() re-walks the whole log.
+// Each station has its own chain (seq 1, 2, 3 ... and prev_hash over the station's entries,
+// order_prev_hash over the station's entries of one order), so stations sharing a PostgreSQL
+// database append without waiting for each other and each chain verifies on its own.
+// Entries are never updated or deleted. verifyChain() re-walks every station's chain.
 
 #include "common/result.h"
 #include "db/audit_entry.h"
 
 #include <QJsonObject>
 #include <QString>
+#include <QStringList>
 #include <functional>
 #include <optional>
 
@@ -28,9 +32,11 @@ struct AuditEvent {
 };
 
 struct AuditChainStatus {
-    qint64 entries = 0;
-    QString lastHash = kGenesisHash;
+    qint64 entries = 0;                   // over every station's chain
+    int stations = 0;                     // chains walked
+    QString lastHash = kGenesisHash;      // the last hash of this AuditLog's station's chain
     std::optional<qint64> firstBrokenSeq; // the first entry that does not verify
+    QString brokenStation;                // whose chain it is in
     QString problem;                      // what is wrong with it
     bool intact() const { return !firstBrokenSeq.has_value(); }
 };
@@ -44,16 +50,25 @@ public:
     // InvalidArgument for a malformed event or details carrying a secret-looking key.
     Result<AuditEntry> append(const AuditEvent& event);
 
-    // Walks the chain in sequence order: seq without gaps, every prev_hash and order_prev_hash
-    // link, every hash. Reports the first entry that fails; an error only for I/O.
+    // Walks every station's chain in sequence order: seq without gaps, every prev_hash and
+    // order_prev_hash link, every hash. Reports the first entry that fails; an error only for
+    // I/O.
     Result<AuditChainStatus> verifyChain();
 
-    // Entries in sequence order, all (orderId empty) or one order's. Stops at the first error
-    // `visit` returns and passes it on.
+    // Entries of this station's chain in sequence order (of every station, chain after chain,
+    // when the station ID is empty), all (orderId empty) or one order's. Stops at the first
+    // error `visit` returns and passes it on.
     Result<void> forEach(const QString& orderId,
                          const std::function<Result<void>(const AuditEntry&)>& visit);
 
+    // The stations with entries in the log (or in one order's entries), sorted.
+    static Result<QStringList> stations(Database& db, const QString& orderId = QString());
+
 private:
+    // forEach() over one station's chain, or every chain when stationId is empty.
+    Result<void> walk(const QString& stationId, const QString& orderId,
+                      const std::function<Result<void>(const AuditEntry&)>& visit);
+
     Database& m_db;
     QString m_stationId;
 };

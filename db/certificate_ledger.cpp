@@ -37,7 +37,9 @@ Result<void> CertificateLedger::checkCanIssue(const QString& deviceId) {
                        QStringLiteral("device %1 already has certificate %2: a device gets one "
                                       "certificate, ever")
                            .arg(deviceId, existing->serial));
-    KL_TRY_ASSIGN(const Order order, OrderRepository(m_db).find(device.orderId));
+    // Locked before the count: stations issuing for the same order queue here, so the count
+    // each sees includes every certificate committed before it, and never passes the quantity.
+    KL_TRY_ASSIGN(const Order order, OrderRepository(m_db).findForUpdate(device.orderId));
     if (order.state != OrderState::Open)
         return refusal(DbRefusal::OrderClosed,
                        QStringLiteral("order %1 is closed: no more certificates").arg(order.id));

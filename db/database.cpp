@@ -6,6 +6,7 @@
 #include <QFileInfo>
 #include <QSqlError>
 #include <atomic>
+#include <optional>
 
 namespace keyline::db {
 
@@ -35,6 +36,30 @@ Result<QString> prepareSqliteFile(const QString& path) {
                                     "its owner and permissions")
                          .arg(info.absoluteFilePath()));
     return info.absoluteFilePath();
+}
+
+QString postgresDescription(const DatabaseOptions& options) {
+    QString text = QStringLiteral("postgresql://");
+    if (!options.user.isEmpty())
+        text += options.user + QLatin1Char('@');
+    return text + options.host + QLatin1Char(':') + QString::number(options.port) +
+           QLatin1Char('/') + options.name;
+}
+
+// PostgreSQL SQLSTATEs that need a person, not a retry of the same statement.
+std::optional<QString> postgresAdvice(const QString& state) {
+    if (state.startsWith(QLatin1String("08")) || state.startsWith(QLatin1String("57P")))
+        return QStringLiteral("the connection to the database server was lost; check the "
+                              "server is up and restart the station");
+    if (state == QLatin1String("42501") || state == QLatin1String("25006"))
+        return QStringLiteral("the database user may not write here; grant it the Keyline "
+                              "tables (docs/deployment.md)");
+    if (state == QLatin1String("53100"))
+        return QStringLiteral("the database server's disk is full; free space and retry");
+    if (state == QLatin1String("40001") || state == QLatin1String("40P01"))
+        return QStringLiteral("another station changed the same rows at the same time; run it "
+                              "again");
+    return std::nullopt;
 }
 
 } // namespace
@@ -85,8 +110,11 @@ Result<std::unique_ptr<Database>> Database::open(const DatabaseOptions& options)
             connection.setPort(options.port);
             connection.setUserName(options.user);
             connection.setPassword(options.password);
-            connection.setConnectOptions(QStringLiteral("connect_timeout=5"));
-            description = QStringLiteral("postgres:%1/%2").arg(options.host, options.name);
+            QString connect = QStringLiteral("connect_timeout=5");
+            if (!options.connectOptions.isEmpty())
+                connect += QLatin1Char(';') + options.connectOptions;
+            connection.setConnectOptions(connect);
+            description = postgresDescription(options);
         }
         if (!connection.open()) {
             const QString text = connection.lastError().text();
@@ -182,9 +210,27 @@ void Database::leaveJoinedTransaction(bool committed) {
     --m_transactionDepth;
 }
 
+Result<void> Database::lockName(const QString& name) {
+    if (m_transactionDepth == 0)
+        return Error(ErrorCode::Internal,
+                     QStringLiteral("lock %1 outside a transaction").arg(name));
+    const QString sql = m_dialect.namedLockSql();
+    if (sql.isEmpty())
+        return success();
+    KL_TRY(std::move(exec(sql, {name})).context(QStringLiteral("lock ") + name));
+    return success();
+}
+
 Result<QSqlQuery> Database::exec(const QString& sql, const QVariantList& values) {
     QSqlQuery query(m_connection);
     query.setForwardOnly(true);
+    // PostgreSQL prepares only SELECT, INSERT, UPDATE, DELETE and VALUES: transaction control
+    // and the schema's DDL, which never take values, run as plain statements.
+    if (values.isEmpty() && !m_dialect.isSqlite()) {
+        if (!query.exec(sql))
+            return errorFrom(QStringLiteral("execute"), query.lastError());
+        return query;
+    }
     if (!query.prepare(sql))
         return errorFrom(QStringLiteral("prepare"), query.lastError());
     for (const QVariant& value : values) {
@@ -205,7 +251,14 @@ Error Database::errorFrom(const QString& what, const QSqlError& error) const {
     if (error.type() == QSqlError::ConnectionError)
         return Error(ErrorCode::EnvironmentNotReady,
                      QStringLiteral("%1: %2: check the database server is up").arg(what, text));
-    if (m_dialect.isSqlite()) {
+    if (!m_dialect.isSqlite()) {
+        const QString state = error.nativeErrorCode();
+        if (auto advice = postgresAdvice(state))
+            return Error(state == QLatin1String("53100") || state.startsWith(QLatin1String("40"))
+                             ? ErrorCode::Io
+                             : ErrorCode::EnvironmentNotReady,
+                         QStringLiteral("%1: %2: %3").arg(what, text, *advice));
+    } else {
         // SQLite's primary result code is the low byte of the (possibly extended) code.
         switch (error.nativeErrorCode().toInt() & 0xff) {
         case 5: // SQLITE_BUSY

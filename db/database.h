@@ -28,7 +28,9 @@ struct DatabaseOptions {
     QString host;     // PostgreSQL only
     int port = 5432;  // PostgreSQL only
     QString user;     // PostgreSQL only
-    QString password; // PostgreSQL only; never logged
+    QString password; // PostgreSQL only; never logged. Empty: libpq's PGPASSFILE/~/.pgpass
+    // PostgreSQL only: further libpq keywords, "sslmode=verify-full;sslrootcert=/etc/x.pem".
+    QString connectOptions;
     int busyTimeoutMs = 5000;
     // The schema version to migrate to; -1 for the latest. Tests stop at earlier versions.
     int targetSchemaVersion = -1;
@@ -46,7 +48,8 @@ public:
     Database& operator=(const Database&) = delete;
 
     const SqlDialect& dialect() const { return m_dialect; }
-    // "sqlite:/var/lib/keyline/keyline.db" or "postgres:host/name", for messages.
+    // "sqlite:/var/lib/keyline/keyline.db" or "postgresql://user@host:port/name", for messages
+    // (never a password).
     const QString& description() const { return m_description; }
 
     Result<int> schemaVersion();
@@ -61,6 +64,11 @@ public:
     // Begins a transaction, or joins the one in progress (see Transaction).
     Result<Transaction> begin();
     bool inTransaction() const { return m_transactionDepth > 0; }
+
+    // Holds a lock on `name` until the transaction ends, queueing every other connection that
+    // asks for the same name (PostgreSQL); a no-op on SQLite, whose write transaction already
+    // excludes every other writer. Only inside a transaction.
+    Result<void> lockName(const QString& name);
 
     // Prepares and runs `sql` with positional `?` values. The query is forward-only and
     // positioned before the first row.

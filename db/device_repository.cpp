@@ -62,7 +62,8 @@ Result<Device> DeviceRepository::ensureForChip(const QString& orderId, const QSt
     if (chipUid.isEmpty())
         return Error(ErrorCode::InvalidArgument, QStringLiteral("no chip UID given"));
     KL_TRY_ASSIGN(Transaction tx, m_db.begin());
-    KL_TRY_ASSIGN(const Order order, OrderRepository(m_db).find(orderId));
+    // Locked before MAX(seq): two stations of a line never compute the same next sequence.
+    KL_TRY_ASSIGN(const Order order, OrderRepository(m_db).findForUpdate(orderId));
     KL_TRY_ASSIGN(std::optional<Device> existing, findByChipUid(chipUid));
     const QString now = timestampNow();
     if (existing) {

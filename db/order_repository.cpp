@@ -102,9 +102,21 @@ Result<Order> OrderRepository::create(const NewOrder& order) {
 }
 
 Result<Order> OrderRepository::find(const QString& id) {
-    KL_TRY_ASSIGN(QSqlQuery q, m_db.exec(QStringLiteral("SELECT ") + kColumns +
-                                             QStringLiteral(" FROM orders WHERE id = ?"),
-                                         {id}));
+    return select(id, QString());
+}
+
+Result<Order> OrderRepository::findForUpdate(const QString& id) {
+    if (!m_db.inTransaction())
+        return Error(ErrorCode::Internal,
+                     QStringLiteral("order %1 locked outside a transaction").arg(id));
+    return select(id, m_db.dialect().rowLockSuffix());
+}
+
+Result<Order> OrderRepository::select(const QString& id, const QString& lockSuffix) {
+    KL_TRY_ASSIGN(QSqlQuery q,
+                  m_db.exec(QStringLiteral("SELECT ") + kColumns +
+                                QStringLiteral(" FROM orders WHERE id = ?") + lockSuffix,
+                            {id}));
     if (!q.next())
         return Error(ErrorCode::NotFound, QStringLiteral("no order %1").arg(id));
     return orderFromRow(q);
@@ -123,7 +135,7 @@ Result<std::vector<Order>> OrderRepository::list() {
 
 Result<Order> OrderRepository::close(const QString& id) {
     KL_TRY_ASSIGN(Transaction tx, m_db.begin());
-    KL_TRY_ASSIGN(Order order, find(id));
+    KL_TRY_ASSIGN(Order order, findForUpdate(id));
     if (order.state == OrderState::Open) {
         order.state = OrderState::Closed;
         order.closedAt = timestampNow();

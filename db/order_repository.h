@@ -46,11 +46,18 @@ public:
     // InvalidArgument for a malformed field; Refused (AlreadyExists) for a taken ID.
     Result<Order> create(const NewOrder& order);
     Result<Order> find(const QString& id); // NotFound
-    Result<std::vector<Order>> list();     // oldest first
+    // find(), and on PostgreSQL a row lock held until the caller's transaction ends: every
+    // station that allocates a device ID or counts certificates against the order's quantity
+    // takes it first, so they queue instead of each seeing room for one more. Inside a
+    // transaction only.
+    Result<Order> findForUpdate(const QString& id);
+    Result<std::vector<Order>> list(); // oldest first
     // Idempotent: closing a closed order returns it unchanged.
     Result<Order> close(const QString& id);
 
 private:
+    Result<Order> select(const QString& id, const QString& lockSuffix);
+
     Database& m_db;
 };
 

@@ -102,6 +102,35 @@ QStringList version2() {
     };
 }
 
+// One audit chain per station (docs/audit.md): seq counts within a station, so the key becomes
+// (station_id, seq). Neither database changes a primary key in place: the table is rebuilt and
+// the entries copied unchanged (their hashes cover seq and the links, which a log written by
+// one station keeps as they are).
+QStringList version3() {
+    return {
+        QStringLiteral("CREATE TABLE audit_log_v3 ("
+                       " station_id TEXT NOT NULL,"
+                       " seq BIGINT NOT NULL,"
+                       " recorded_at TEXT NOT NULL,"
+                       " operator TEXT NOT NULL,"
+                       " order_id TEXT NOT NULL,"
+                       " event TEXT NOT NULL,"
+                       " details TEXT NOT NULL,"
+                       " prev_hash TEXT NOT NULL,"
+                       " order_prev_hash TEXT NOT NULL,"
+                       " hash TEXT NOT NULL UNIQUE,"
+                       " PRIMARY KEY (station_id, seq))"),
+        QStringLiteral("INSERT INTO audit_log_v3 (station_id, seq, recorded_at, operator, "
+                       "order_id, event, details, prev_hash, order_prev_hash, hash) "
+                       "SELECT station_id, seq, recorded_at, operator, order_id, event, details, "
+                       "prev_hash, order_prev_hash, hash FROM audit_log"),
+        QStringLiteral("DROP TABLE audit_log"),
+        QStringLiteral("ALTER TABLE audit_log_v3 RENAME TO audit_log"),
+        QStringLiteral("CREATE INDEX audit_log_by_station_order ON audit_log "
+                       "(station_id, order_id, seq)"),
+    };
+}
+
 } // namespace
 
 const std::vector<SchemaStep>& schemaSteps() {
@@ -110,6 +139,7 @@ const std::vector<SchemaStep>& schemaSteps() {
          version1()},
         {2, QStringLiteral("operators with roles and PIN hashes; indexes for the engine"),
          version2()},
+        {3, QStringLiteral("one audit chain per station, for a line of stations"), version3()},
     };
     return steps;
 }
@@ -161,6 +191,12 @@ Result<void> SchemaMigrator::migrateTo(int version) {
 
 Result<void> SchemaMigrator::apply(const SchemaStep& step) {
     KL_TRY_ASSIGN(Transaction tx, m_db.begin());
+    // Stations of a line start together against one PostgreSQL database: one migrates, the
+    // others wait here and then find the step done.
+    KL_TRY(m_db.lockName(QStringLiteral("keyline-schema")));
+    KL_TRY_ASSIGN(const int current, currentVersion());
+    if (current >= step.version)
+        return tx.commit();
     for (const QString& statement : step.statements)
         KL_TRY(m_db.exec(m_db.dialect().schemaSql(statement)));
     KL_TRY(m_db.exec(QStringLiteral("INSERT INTO schema_migrations (version, description, "

@@ -39,4 +39,21 @@ bool SqlDialect::isUniqueViolation(const QSqlError& error) const {
     return code == QLatin1String("23505"); // unique_violation
 }
 
+QString SqlDialect::rowLockSuffix() const {
+    return isSqlite() ? QString() : QStringLiteral(" FOR NO KEY UPDATE");
+}
+
+QString SqlDialect::namedLockSql() const {
+    // hashtext() folds the name to the 32-bit key advisory locks take; a collision only makes
+    // two names share a queue.
+    return isSqlite() ? QString() : QStringLiteral("SELECT pg_advisory_xact_lock(hashtext(?))");
+}
+
+bool SqlDialect::isTransientConflict(const QSqlError& error) const {
+    if (isSqlite())
+        return false;
+    const QString code = error.nativeErrorCode();
+    return code == QLatin1String("40001") || code == QLatin1String("40P01");
+}
+
 } // namespace keyline::db

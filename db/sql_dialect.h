@@ -32,6 +32,23 @@ public:
     // writing; this tells a rule the database caught (a bug or a second writer) from an I/O error.
     bool isUniqueViolation(const QSqlError& error) const;
 
+    // Appended to a SELECT of an order row that the transaction goes on to count against or
+    // allocate in. PostgreSQL: every station allocating IDs or issuing certificates for the
+    // order queues on the row, so MAX(seq) and COUNT(*) after it see every committed
+    // allocation (READ COMMITTED takes a new snapshot per statement). NO KEY UPDATE, because
+    // the foreign-key checks of inserts that reference the order take KEY SHARE and must not
+    // wait on it. SQLite: empty, BEGIN IMMEDIATE already holds the only write lock.
+    QString rowLockSuffix() const;
+
+    // A statement taking a lock on a name (one bound text value) until the transaction ends,
+    // for what has no row to lock (the head of a station's audit chain); empty when the
+    // transaction's write lock already serialises every writer (SQLite).
+    QString namedLockSql() const;
+
+    // The transaction lost a race the database could not queue (PostgreSQL serialization
+    // failure or deadlock): running it again is correct.
+    bool isTransientConflict(const QSqlError& error) const;
+
 private:
     Kind m_kind;
 };

@@ -55,8 +55,9 @@ Result<DeviceAssignment> DbRecords::assign(const QByteArray& chipUid, const QStr
         const QString uid = QString::fromLatin1(chipUid.toHex());
         KL_TRY_ASSIGN(const std::optional<db::Device> known, devices.findByChipUid(uid));
         if (!known) {
-            // A new chip takes a unit of the order only while one is free.
-            KL_TRY_ASSIGN(const db::Order order, db::OrderRepository(db).find(id.orderId));
+            // A new chip takes a unit of the order only while one is free. The order row is
+            // locked first (PostgreSQL), so stations of a line sharing the order count in turn.
+            KL_TRY_ASSIGN(const db::Order order, db::OrderRepository(db).findForUpdate(id.orderId));
             KL_TRY_ASSIGN(const int taken, unitsTaken(db, id.orderId));
             if (taken >= order.quantity)
                 return orderComplete(QStringLiteral("order %1 is complete: its %2 devices are "

@@ -20,7 +20,7 @@ namespace {
 
 const char* kAuditHelp = R"(Usage: keyline audit <export|verify> [options]
 
-  export (--order ID | --all) [--format jsonl|csv] -o FILE [--operator NAME]
+  export (--order ID | --all) [--station ID] [--format jsonl|csv] -o FILE [--operator NAME]
         check the hash chain in the station database, then write the records (FILE) and a
         detached CMS signature made with the station audit key in the HSM (FILE.p7s). A broken
         chain in the database is reported with its position and nothing is exported. The
@@ -32,7 +32,9 @@ const char* kAuditHelp = R"(Usage: keyline audit <export|verify> [options]
 
 Options:
   --order ID        export one order's entries (their own chain; nothing of other orders)
-  --all             export the whole log
+  --all             export the station's whole chain
+  --station ID      whose chain: each station of a line has its own (default: this station,
+                    [station] name); the check before exporting covers every station's chain
   --format F        jsonl (default) or csv
   -o, --output F    the records file; the signature goes to F.p7s (both replaced atomically)
   --operator NAME   who exports (PIN from $KEYLINE_OPERATOR_PIN or a prompt); optional
@@ -57,6 +59,7 @@ struct ExportArgs {
     db::AuditExportFormat format = db::AuditExportFormat::Jsonl;
     QString output;
     QString operatorName;
+    QString stationId; // empty: this station's own chain
 };
 
 QString shellQuoted(const QString& path) {
@@ -124,7 +127,8 @@ int runExport(Cli& cli, const ExportArgs& a) {
     auto signer = (*hsm)->signer(config->auditKey);
     if (!signer)
         return failWith(cli, signer.error());
-    auto files = db::exportAudit(db, {a.orderId, a.format, a.output}, **signer, *chainPem);
+    const QString chainOf = a.stationId.isEmpty() ? config->stationName : a.stationId;
+    auto files = db::exportAudit(db, {a.orderId, a.format, a.output, chainOf}, **signer, *chainPem);
     if (!files)
         return failWith(cli, files.error());
     QJsonObject details{{QStringLiteral("scope"),
@@ -201,6 +205,7 @@ int exportCommand(Cli& cli, const QCommandLineParser& parser, const QStringList&
             return failWith(cli, format.error());
         a.format = *format;
     }
+    a.stationId = parser.value(QStringLiteral("station"));
     return runExport(cli, a);
 }
 
@@ -219,9 +224,10 @@ int runAuditCommand(Cli& cli, const QStringList& args) {
     const QCommandLineOption signature(QStringLiteral("signature"), QString(),
                                        QStringLiteral("P7S"));
     const QCommandLineOption json(QStringLiteral("json"), QString());
+    const QCommandLineOption station(QStringLiteral("station"), QString(), QStringLiteral("ID"));
     if (auto done = parseCommandGroup(
-            cli, parser, {order, all, format, output, operatorName, ca, signature, json}, args,
-            QStringLiteral("audit"), kAuditHelp))
+            cli, parser, {order, all, format, output, operatorName, ca, signature, json, station},
+            args, QStringLiteral("audit"), kAuditHelp))
         return *done;
     const QStringList positional = parser.positionalArguments();
     const QString& sub = positional.first();
@@ -230,7 +236,8 @@ int runAuditCommand(Cli& cli, const QStringList& args) {
         if (int rc = rejectForeignOptions(cli, parser, QStringLiteral("audit export"),
                                           {QStringLiteral("order"), QStringLiteral("all"),
                                            QStringLiteral("format"), QStringLiteral("o"),
-                                           QStringLiteral("output"), QStringLiteral("operator")},
+                                           QStringLiteral("output"), QStringLiteral("operator"),
+                                           QStringLiteral("station")},
                                           helpCommand))
             return rc;
         return exportCommand(cli, parser, positional);

@@ -1,5 +1,6 @@
 #include "station/config.h"
 
+#include "db/database_url.h"
 #include "flashing/socket_transport.h"
 #include "hsm/key_inventory.h"
 
@@ -46,6 +47,7 @@ const QStringList& knownKeys() {
         QStringLiteral("hsm/audit_key"),
         QStringLiteral("station/service_account"),
         QStringLiteral("database/path"),
+        QStringLiteral("database/url"),
         QStringLiteral("backend/url"),
         QStringLiteral("backend/ca_file"),
         QStringLiteral("backend/client_key"),
@@ -222,6 +224,12 @@ Result<void> applyFile(StationConfig& config, const QString& path) {
     text("trust/silicon_vendor_root", config.siliconVendorRoot);
     text("station/service_account", config.serviceAccount);
     text("database/path", config.databasePath);
+    if (ini.contains(QStringLiteral("database/url"))) {
+        config.databaseUrl = rawText(ini, QStringLiteral("database/url")).trimmed();
+        // Checked now, so a typo stops the station at start with the key named.
+        if (auto parsed = db::databaseOptionsFromUrl(config.databaseUrl); !parsed)
+            return badValue(path, QStringLiteral("database/url"), parsed.error().message());
+    }
 
     if (ini.contains(QStringLiteral("devices/transports"))) {
         QVariant v = ini.value(QStringLiteral("devices/transports"));

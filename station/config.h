@@ -20,6 +20,9 @@ struct StationConfig {
     // Who headless runs are recorded as when no --operator is given (empty: --operator needed).
     QString serviceAccount;
     QString databasePath; // SQLite file; default <data_dir>/keyline.db
+    // [database] url: a shared PostgreSQL database (postgresql://user@host:port/dbname) for a
+    // line of stations; when set, `path` is not used. Never holds a password.
+    QString databaseUrl;
 
     QStringList transports; // "sim", "usb"
     QString socketDir;

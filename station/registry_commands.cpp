@@ -75,7 +75,10 @@ int sync(Cli& cli, bool json) {
     if (!config)
         return failWith(cli, config.error());
     StationContext context(*config);
-    auto writer = provisioning::RecordWriter::start(context.databaseOptions());
+    auto options = context.databaseOptions();
+    if (!options)
+        return failWith(cli, options.error());
+    auto writer = provisioning::RecordWriter::start(*options);
     if (!writer)
         return failWith(cli, writer.error());
     provisioning::SyncReport report;

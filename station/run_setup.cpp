@@ -28,7 +28,8 @@ Result<std::unique_ptr<RunSetup>> prepareRun(const StationContext& context, cons
     KL_TRY_ASSIGN(const QByteArray kcv, s->hsm->keyCheckValue(config.imageKey));
     KL_TRY_ASSIGN(provisioning::ChipAuthenticator chips, context.chipAuthenticator());
     s->chips.emplace(std::move(chips));
-    KL_TRY_ASSIGN(s->writer, provisioning::RecordWriter::start(context.databaseOptions()));
+    KL_TRY_ASSIGN(const db::DatabaseOptions dbOptions, context.databaseOptions());
+    KL_TRY_ASSIGN(s->writer, provisioning::RecordWriter::start(dbOptions));
     s->records = std::make_unique<provisioning::DbRecords>(
         *s->writer, provisioning::RecordsIdentity{order.id, config.stationName, operatorName});
     s->services = std::make_unique<provisioning::StationServices>(

@@ -1,5 +1,6 @@
 #include "station/station_context.h"
 
+#include "db/database_url.h"
 #include "flashing/device_client.h"
 #include "flashing/socket_transport.h"
 #include "station/pin_prompt.h"
@@ -101,7 +102,9 @@ QString StationContext::orderDir(const QString& orderId) const {
     return QDir(m_config.dataDir).filePath(QStringLiteral("orders/") + orderId);
 }
 
-db::DatabaseOptions StationContext::databaseOptions() const {
+Result<db::DatabaseOptions> StationContext::databaseOptions() const {
+    if (!m_config.databaseUrl.isEmpty())
+        return db::databaseOptionsFromUrl(m_config.databaseUrl);
     db::DatabaseOptions o;
     o.driver = QStringLiteral("QSQLITE");
     o.name = m_config.databasePath;
@@ -109,7 +112,8 @@ db::DatabaseOptions StationContext::databaseOptions() const {
 }
 
 Result<std::unique_ptr<db::Database>> StationContext::openDatabase() const {
-    return db::Database::open(databaseOptions());
+    KL_TRY_ASSIGN(const db::DatabaseOptions options, databaseOptions());
+    return db::Database::open(options);
 }
 
 } // namespace keyline::station

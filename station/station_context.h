@@ -46,8 +46,9 @@ public:
     // <data_dir>/orders/<id>: the order's own copies of its package and keystore.
     QString orderDir(const QString& orderId) const;
 
-    // [database] as the db library takes it.
-    db::DatabaseOptions databaseOptions() const;
+    // [database] as the db library takes it: PostgreSQL when `url` is set, else the SQLite
+    // file at `path`. BadInput for a URL the configuration did not check.
+    Result<db::DatabaseOptions> databaseOptions() const;
     // Opens (creating and migrating) the station database on the calling thread.
     Result<std::unique_ptr<db::Database>> openDatabase() const;
 

@@ -161,7 +161,8 @@ Result<AuditExportResult> exportOrderAudit(const station::StationContext& contex
     KL_TRY_ASSIGN(std::shared_ptr<Signer> signer, hsm->signer(config.auditKey));
     KL_TRY_ASSIGN(
         const db::AuditExportFiles files,
-        db::exportAudit(db, {orderId, db::AuditExportFormat::Jsonl, records}, *signer, chainPem));
+        db::exportAudit(db, {orderId, db::AuditExportFormat::Jsonl, records, config.stationName},
+                        *signer, chainPem));
     KL_TRY(log.append(
         {who.name, orderId, QStringLiteral("audit.exported"),
          QJsonObject{{QStringLiteral("scope"), QStringLiteral("order")},

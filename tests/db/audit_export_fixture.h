@@ -32,8 +32,8 @@ struct AuditExportFixture {
 
     db::AuditExportFiles exportTo(const QString& name, db::AuditExportFormat format,
                                   const QString& orderId = QString()) {
-        auto files = db::exportAudit(*t.db, {orderId, format, t.dir.filePath(name)}, signer,
-                                     signer.certificatePem());
+        auto files = db::exportAudit(*t.db, {orderId, format, t.dir.filePath(name), QString()},
+                                     signer, signer.certificatePem());
         if (!files.ok())
             FAIL(files.error().toString().toStdString());
         return *files;

@@ -1,9 +1,12 @@
 #pragma once
 
-// A fresh SQLite database in a temporary folder, and sample rows the tests share.
+// A fresh database, and sample rows the tests share: SQLite in a temporary folder, or with
+// KEYLINE_TEST_DB=postgres a new database on the test process's PostgreSQL server, so the same
+// test cases run against both.
 
 #include "db/database.h"
 #include "db/order_repository.h"
+#include "pg_test_server.h"
 
 #include <QTemporaryDir>
 #include <catch2/catch.hpp>
@@ -13,22 +16,32 @@ namespace keyline::test {
 struct TempDatabase {
     explicit TempDatabase(int schemaVersion = -1) {
         REQUIRE(dir.isValid());
-        path = dir.filePath(QStringLiteral("station/keyline.db"));
+        if (testingPostgres()) {
+            options = PgTestServer::instance().createDatabase();
+        } else {
+            path = dir.filePath(QStringLiteral("station/keyline.db"));
+            options.name = path;
+        }
         db = open(schemaVersion);
     }
 
+    // Another connection to the same database, or the error opening it.
+    Result<std::unique_ptr<db::Database>> tryOpen(int schemaVersion = -1) const {
+        db::DatabaseOptions o = options;
+        o.targetSchemaVersion = schemaVersion;
+        return db::Database::open(o);
+    }
+
     std::unique_ptr<db::Database> open(int schemaVersion = -1) const {
-        db::DatabaseOptions options;
-        options.name = path;
-        options.targetSchemaVersion = schemaVersion;
-        auto opened = db::Database::open(options);
+        auto opened = tryOpen(schemaVersion);
         if (!opened.ok())
             FAIL(opened.error().toString().toStdString());
         return std::move(opened).value();
     }
 
     QTemporaryDir dir;
-    QString path;
+    QString path; // SQLite only
+    db::DatabaseOptions options;
     std::unique_ptr<db::Database> db;
 };
 

@@ -69,7 +69,7 @@ TEST_CASE("an order with no audit entries has nothing to export") {
     AuditExportFixture f;
     auto files = exportAudit(*f.t.db,
                              {QStringLiteral("PO-9"), AuditExportFormat::Jsonl,
-                              f.t.dir.filePath(QStringLiteral("x.jsonl"))},
+                              f.t.dir.filePath(QStringLiteral("x.jsonl")), QString()},
                              f.signer, f.signer.certificatePem());
     REQUIRE_FALSE(files.ok());
     CHECK(files.error().code() == ErrorCode::NotFound);
@@ -101,9 +101,10 @@ TEST_CASE("an export signed under another root is refused") {
 TEST_CASE("the audit certificate must belong to the audit key") {
     AuditExportFixture f;
     keyline::test::AuditSigner other;
-    auto files = exportAudit(
-        *f.t.db, {QString(), AuditExportFormat::Jsonl, f.t.dir.filePath(QStringLiteral("x.jsonl"))},
-        f.signer, other.certificatePem());
+    auto files = exportAudit(*f.t.db,
+                             {QString(), AuditExportFormat::Jsonl,
+                              f.t.dir.filePath(QStringLiteral("x.jsonl")), QString()},
+                             f.signer, other.certificatePem());
     REQUIRE_FALSE(files.ok());
     CHECK(files.error().code() == ErrorCode::InvalidArgument);
 }

@@ -1,3 +1,4 @@
+#include "db/audit_log.h"
 #include "db/device_repository.h"
 #include "db/operator_repository.h"
 #include "db/schema_migrator.h"
@@ -28,12 +29,17 @@ Result<std::unique_ptr<Database>> openAt(const QString& path) {
 
 } // namespace
 
-TEST_CASE("a new database is created with WAL, full sync, foreign keys and the latest schema") {
+// [sqlite]: about the SQLite file itself; the PostgreSQL run leaves these out.
+TEST_CASE("a new SQLite file is created with WAL full sync and foreign keys", "[sqlite]") {
     TempDatabase t;
     CHECK(QFile::exists(t.path));
     CHECK(pragma(*t.db, "journal_mode") == QStringLiteral("wal"));
     CHECK(pragma(*t.db, "synchronous") == QStringLiteral("2")); // FULL
     CHECK(pragma(*t.db, "foreign_keys") == QStringLiteral("1"));
+}
+
+TEST_CASE("a new database has the latest schema and is sound") {
+    TempDatabase t;
     auto version = t.db->schemaVersion();
     REQUIRE(version.ok());
     CHECK(*version == latestSchemaVersion());
@@ -62,6 +68,13 @@ TEST_CASE("migrating from every earlier version keeps the data") {
             auto device = DeviceRepository(*t.db).ensureForChip(
                 QStringLiteral("PO-1"), QStringLiteral("chip-1"), QStringLiteral("port-01"));
             REQUIRE(device.ok());
+            for (const char* event : {"order.created", "device.allocated"})
+                REQUIRE(AuditLog(*t.db, QStringLiteral("station-1"))
+                            .append({QStringLiteral("sam"),
+                                     QStringLiteral("PO-1"),
+                                     QLatin1String(event),
+                                     {}})
+                            .ok());
             t.db.reset();
 
             t.db = t.open();
@@ -76,6 +89,20 @@ TEST_CASE("migrating from every earlier version keeps the data") {
             CHECK(OperatorRepository(*t.db, PinHasher(PinHasher::kMinimumIterations))
                       .create(QStringLiteral("sam"), Role::Supervisor, QStringLiteral("4711"))
                       .ok());
+            // The audit entries written before keep verifying, and the station's chain goes on
+            // from them.
+            AuditLog audit(*t.db, QStringLiteral("station-1"));
+            auto next = audit.append({QStringLiteral("sam"),
+                                      QStringLiteral("PO-1"),
+                                      QStringLiteral("order.closed"),
+                                      {}});
+            REQUIRE(next.ok());
+            CHECK(next->seq == 3);
+            auto chain = audit.verifyChain();
+            REQUIRE(chain.ok());
+            INFO(chain->problem.toStdString());
+            CHECK(chain->intact());
+            CHECK(chain->entries == 3);
             auto versions = t.db->exec(QStringLiteral("SELECT COUNT(*) FROM schema_migrations"));
             REQUIRE(versions.ok());
             REQUIRE(versions->next());
@@ -98,13 +125,13 @@ TEST_CASE("a database from a newer station is refused with what to do") {
                                       "'2030-01-01T00:00:00.000Z')"))
                 .ok());
     t.db.reset();
-    auto reopened = openAt(t.path);
+    auto reopened = t.tryOpen();
     REQUIRE_FALSE(reopened.ok());
     CHECK(reopened.error().code() == ErrorCode::EnvironmentNotReady);
     CHECK(reopened.error().toString().contains(QStringLiteral("update the station")));
 }
 
-TEST_CASE("a file that is not a database is refused, not overwritten") {
+TEST_CASE("a file that is not a database is refused and not overwritten", "[sqlite]") {
     QTemporaryDir dir;
     const QString path = dir.filePath(QStringLiteral("keyline.db"));
     QFile file(path);
@@ -124,7 +151,7 @@ TEST_CASE("a database with someone else's tables is refused") {
     TempDatabase t(1);
     REQUIRE(t.db->exec(QStringLiteral("DROP TABLE schema_migrations")).ok());
     t.db.reset();
-    auto reopened = openAt(t.path);
+    auto reopened = t.tryOpen();
     REQUIRE_FALSE(reopened.ok());
     CHECK(reopened.error().code() == ErrorCode::EnvironmentNotReady);
     CHECK(reopened.error().toString().contains(QStringLiteral("no Keyline schema")));
@@ -139,7 +166,7 @@ TEST_CASE("an unsupported driver is bad usage") {
     CHECK(opened.error().code() == ErrorCode::InvalidArgument);
 }
 
-TEST_CASE("integrity check reports a damaged file") {
+TEST_CASE("integrity check reports a damaged file", "[sqlite]") {
     TempDatabase t;
     OrderRepository orders(*t.db);
     for (int i = 0; i < 200; ++i)
@@ -165,7 +192,7 @@ TEST_CASE("integrity check reports a damaged file") {
 TEST_CASE("a committed change is visible to a second connection") {
     TempDatabase t;
     REQUIRE(OrderRepository(*t.db).create(sampleOrder(QStringLiteral("PO-7"))).ok());
-    auto second = openAt(t.path);
+    auto second = t.tryOpen();
     REQUIRE(second.ok());
     CHECK(OrderRepository(**second).find(QStringLiteral("PO-7")).ok());
 }

@@ -1,4 +1,5 @@
 #include "station/config.h"
+#include "station/station_context.h"
 
 #include <QFile>
 #include <QTemporaryDir>
@@ -202,6 +203,28 @@ TEST_CASE("config: bad files are refused with the key and the problem named",
     SECTION("empty path") {
         refusedWith("[trust]\nsilicon_vendor_root =\n", "path");
     }
+    SECTION("database URL with a password") {
+        refusedWith("[database]\nurl = postgresql://st:pw@db/keyline\n", "database/url");
+    }
+    SECTION("database URL of another scheme") {
+        refusedWith("[database]\nurl = mysql://db/keyline\n", "database/url");
+    }
+}
+
+TEST_CASE("config: database url points the station at PostgreSQL", "[config]") {
+    IsolatedEnvironment env;
+    auto c = loadConfig(writeConfig(
+        env.home, "[database]\nurl = postgresql://station@db:5433/keyline?sslmode=require\n"));
+    REQUIRE(c.ok());
+    CHECK(c->databaseUrl == QStringLiteral("postgresql://station@db:5433/keyline?sslmode=require"));
+    auto options = StationContext(*c).databaseOptions();
+    REQUIRE(options.ok());
+    CHECK(options->driver == QStringLiteral("QPSQL"));
+    CHECK(options->port == 5433);
+    CHECK(options->connectOptions == QStringLiteral("sslmode=require"));
+    auto sqlite = StationContext(*loadConfig(writeConfig(env.home, ""))).databaseOptions();
+    REQUIRE(sqlite.ok());
+    CHECK(sqlite->driver == QStringLiteral("QSQLITE"));
 }
 
 TEST_CASE("config: an explicitly named file that does not exist is a usage error", "[config]") {
