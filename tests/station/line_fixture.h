@@ -3,10 +3,13 @@
 // A whole development line in a temp dir: the station (SoftHSM2 token from `hsm init-dev`, its
 // database with an operator, a service account in keyline.conf), a dev keystore and package
 // made with the `keyline` commands, and helpers to start the virtual wearable and the `keyline`
-// executable as processes (so a test can kill them).
+// executable as processes (so a test can kill them). With a database URL, the station uses a
+// shared PostgreSQL database instead of its SQLite file, and stationConfig() writes the
+// configuration of further stations of the same line.
 
 #include "cli_fixture.h"
 #include "db/database.h"
+#include "db/database_url.h"
 #include "db/operator_repository.h"
 
 #include <QCoreApplication>
@@ -26,31 +29,62 @@ inline QString firmwareTree() {
 struct LineFixture : StationFixture {
     QString socketDir;
     QString databasePath;
+    QString databaseUrl;                 // empty: SQLite at databasePath
+    db::DatabaseOptions databaseOptions; // what the stations' configuration points at
+    QStringList ownedSocketDirs;         // removed at the end
 
-    LineFixture()
-        : StationFixture(kTestPin) {
-        socketDir =
-            QDir(QStringLiteral("/tmp"))
-                .filePath(QStringLiteral("kl-line-%1").arg(QCoreApplication::applicationPid()) +
-                          QStringLiteral("-") + QFileInfo(dir.path()).fileName());
-        QDir().mkpath(socketDir);
+    explicit LineFixture(const QString& sharedDatabaseUrl = QString())
+        : StationFixture(kTestPin)
+        , databaseUrl(sharedDatabaseUrl) {
+        socketDir = newSocketDir(QString());
         databasePath = QDir(dataDir()).filePath(QStringLiteral("keyline.db"));
-        const QByteArray text = "[station]\nname = test-line\ndata_dir = " + dataDir().toUtf8() +
-                                "\nservice_account = line-service\n"
-                                "[devices]\ntransports = sim\nsocket_dir = " +
-                                socketDir.toUtf8() +
-                                "\n[hsm]\nmodule = " + kSoftHsmModule.toUtf8() + "\npin = \"" +
-                                kTestPin + "\"\n";
-        config = writeFile(QStringLiteral("keyline.conf"), text);
+        if (databaseUrl.isEmpty()) {
+            databaseOptions.name = databasePath;
+        } else {
+            auto parsed = db::databaseOptionsFromUrl(databaseUrl);
+            REQUIRE(parsed.ok());
+            databaseOptions = *parsed;
+        }
+        config =
+            stationConfig(QStringLiteral("keyline.conf"), QStringLiteral("test-line"), socketDir);
         initDev();
         addOperator(QStringLiteral("line-service"), db::Role::Supervisor, QStringLiteral("0000"));
     }
-    ~LineFixture() { QDir(socketDir).removeRecursively(); }
+    ~LineFixture() {
+        for (const QString& d : ownedSocketDirs)
+            QDir(d).removeRecursively();
+    }
+
+    // A socket folder of its own for a simulator, short enough for Unix socket paths.
+    QString newSocketDir(const QString& suffix) {
+        const QString d =
+            QDir(QStringLiteral("/tmp"))
+                .filePath(QStringLiteral("kl-line-%1").arg(QCoreApplication::applicationPid()) +
+                          QStringLiteral("-") + QFileInfo(dir.path()).fileName() + suffix);
+        QDir().mkpath(d);
+        ownedSocketDirs << d;
+        return d;
+    }
+
+    // A station of this line: its name, the simulator it drives, and (when given) the silicon
+    // vendor root it trusts; the data folder, HSM and database are the line's.
+    QString stationConfig(const QString& file, const QString& stationName, const QString& sockets,
+                          const QString& vendorRoot = QString()) const {
+        QByteArray text = "[station]\nname = " + stationName.toUtf8() +
+                          "\ndata_dir = " + dataDir().toUtf8() +
+                          "\nservice_account = line-service\n"
+                          "[devices]\ntransports = sim\nsocket_dir = " +
+                          sockets.toUtf8() + "\n[hsm]\nmodule = " + kSoftHsmModule.toUtf8() +
+                          "\npin = \"" + kTestPin + "\"\n";
+        if (!databaseUrl.isEmpty())
+            text += "[database]\nurl = " + databaseUrl.toUtf8() + "\n";
+        if (!vendorRoot.isEmpty())
+            text += "[trust]\nsilicon_vendor_root = " + vendorRoot.toUtf8() + "\n";
+        return writeFile(file, text);
+    }
 
     void addOperator(const QString& name, db::Role role, const QString& pin) const {
-        db::DatabaseOptions o;
-        o.name = databasePath;
-        auto database = db::Database::open(o);
+        auto database = db::Database::open(databaseOptions);
         REQUIRE(database.ok());
         auto created =
             db::OperatorRepository(**database, db::PinHasher(db::PinHasher::kMinimumIterations))
@@ -59,9 +93,7 @@ struct LineFixture : StationFixture {
     }
 
     std::unique_ptr<db::Database> openDatabase() const {
-        db::DatabaseOptions o;
-        o.name = databasePath;
-        auto database = db::Database::open(o);
+        auto database = db::Database::open(databaseOptions);
         REQUIRE(database.ok());
         return std::move(*database);
     }
@@ -108,19 +140,21 @@ struct SimProcess {
     QProcess process;
     QString stateDir;
 
+    // `name`: the state folder (one per simulator); `sockets`: empty for the line's own.
     SimProcess(const LineFixture& line, int ports, int devicesPerPort,
-               const QStringList& extra = {}) {
-        stateDir = line.path(QStringLiteral("sim"));
+               const QStringList& extra = {}, const QString& name = QStringLiteral("sim"),
+               const QString& sockets = QString()) {
+        stateDir = line.path(name);
         process.setProcessChannelMode(QProcess::MergedChannels);
-        process.start(buildPath("sim/keyline-wearable-sim"),
-                      QStringList{QStringLiteral("--ports"), QString::number(ports),
-                                  QStringLiteral("--devices-per-port"),
-                                  QString::number(devicesPerPort), QStringLiteral("--state-dir"),
-                                  stateDir, QStringLiteral("--socket-dir"), line.socketDir,
-                                  QStringLiteral("--timing"), QStringLiteral("none"),
-                                  QStringLiteral("--vendor-key"),
-                                  line.exportFile(QStringLiteral("keystore-signing.pub.pem"))} +
-                          extra);
+        process.start(
+            buildPath("sim/keyline-wearable-sim"),
+            QStringList{QStringLiteral("--ports"), QString::number(ports),
+                        QStringLiteral("--devices-per-port"), QString::number(devicesPerPort),
+                        QStringLiteral("--state-dir"), stateDir, QStringLiteral("--socket-dir"),
+                        sockets.isEmpty() ? line.socketDir : sockets, QStringLiteral("--timing"),
+                        QStringLiteral("none"), QStringLiteral("--vendor-key"),
+                        line.exportFile(QStringLiteral("keystore-signing.pub.pem"))} +
+                extra);
         REQUIRE(process.waitForStarted(5000));
         QByteArray out;
         while (!out.contains("ready")) {

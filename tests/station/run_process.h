@@ -10,6 +10,7 @@
 #include <QJsonObject>
 #include <csignal>
 #include <functional>
+#include <optional>
 
 namespace keyline::test {
 
@@ -18,9 +19,13 @@ struct RunProcess {
     QList<QJsonObject> events;
     QByteArray pending;
 
-    RunProcess(const LineFixture& f, const QString& order, int slots, int idleSeconds) {
+    RunProcess(const LineFixture& f, const QString& order, int slots, int idleSeconds)
+        : RunProcess(f.config, order, slots, idleSeconds) {}
+
+    // A station of the line with its own configuration file.
+    RunProcess(const QString& config, const QString& order, int slots, int idleSeconds) {
         process.start(buildPath("station/keyline"),
-                      {QStringLiteral("--config"), f.config, QStringLiteral("run"),
+                      {QStringLiteral("--config"), config, QStringLiteral("run"),
                        QStringLiteral("--order"), order, QStringLiteral("--slots"),
                        QString::number(slots), QStringLiteral("--json"),
                        QStringLiteral("--idle-timeout"), QString::number(idleSeconds)});
@@ -32,24 +37,33 @@ struct RunProcess {
         QElapsedTimer t;
         t.start();
         while (t.elapsed() < timeoutMs) {
-            process.waitForReadyRead(100);
-            pending += process.readAllStandardOutput();
-            qsizetype nl;
-            while ((nl = pending.indexOf('\n')) >= 0) {
-                const QJsonObject o = QJsonDocument::fromJson(pending.left(nl)).object();
-                pending.remove(0, nl + 1);
-                events.append(o);
-                if (qEnvironmentVariableIsSet("KEYLINE_TEST_TRACE"))
-                    qInfo("%s", QJsonDocument(o).toJson(QJsonDocument::Compact).constData());
-                if (stop && stop(o))
-                    return true;
-            }
-            if (process.state() == QProcess::NotRunning && pending.isEmpty() &&
-                !process.bytesAvailable())
-                return false;
+            const std::optional<bool> stopped = pump(100, stop);
+            if (stopped)
+                return *stopped;
         }
         FAIL("keyline run did not finish in time");
         return false;
+    }
+
+    // Waits up to `waitMs` for output and reads the events that arrived: true when `stop`
+    // fired, false when the process has ended and all is read, nullopt while it runs on.
+    std::optional<bool> pump(int waitMs, const std::function<bool(const QJsonObject&)>& stop = {}) {
+        process.waitForReadyRead(waitMs);
+        pending += process.readAllStandardOutput();
+        qsizetype nl;
+        while ((nl = pending.indexOf('\n')) >= 0) {
+            const QJsonObject o = QJsonDocument::fromJson(pending.left(nl)).object();
+            pending.remove(0, nl + 1);
+            events.append(o);
+            if (qEnvironmentVariableIsSet("KEYLINE_TEST_TRACE"))
+                qInfo("%s", QJsonDocument(o).toJson(QJsonDocument::Compact).constData());
+            if (stop && stop(o))
+                return true;
+        }
+        if (process.state() == QProcess::NotRunning && pending.isEmpty() &&
+            !process.bytesAvailable())
+            return false;
+        return std::nullopt;
     }
 
     void kill() {
