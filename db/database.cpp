@@ -46,7 +46,7 @@ QString postgresDescription(const DatabaseOptions& options) {
            QLatin1Char('/') + options.name;
 }
 
-// PostgreSQL SQLSTATEs that need a person, not a retry of the same statement.
+// What a person does about the PostgreSQL SQLSTATEs a station meets; none for the rest.
 std::optional<QString> postgresAdvice(const QString& state) {
     if (state.startsWith(QLatin1String("08")) || state.startsWith(QLatin1String("57P")))
         return QStringLiteral("the connection to the database server was lost; check the "
@@ -56,9 +56,6 @@ std::optional<QString> postgresAdvice(const QString& state) {
                               "tables (docs/deployment.md)");
     if (state == QLatin1String("53100"))
         return QStringLiteral("the database server's disk is full; free space and retry");
-    if (state == QLatin1String("40001") || state == QLatin1String("40P01"))
-        return QStringLiteral("another station changed the same rows at the same time; run it "
-                              "again");
     return std::nullopt;
 }
 
@@ -251,12 +248,15 @@ Error Database::errorFrom(const QString& what, const QSqlError& error) const {
     if (error.type() == QSqlError::ConnectionError)
         return Error(ErrorCode::EnvironmentNotReady,
                      QStringLiteral("%1: %2: check the database server is up").arg(what, text));
+    if (m_dialect.isTransientConflict(error))
+        return Error(ErrorCode::Io, QStringLiteral("%1: %2: another station changed the same rows "
+                                                   "at the same time; run it again")
+                                        .arg(what, text));
     if (!m_dialect.isSqlite()) {
         const QString state = error.nativeErrorCode();
         if (auto advice = postgresAdvice(state))
-            return Error(state == QLatin1String("53100") || state.startsWith(QLatin1String("40"))
-                             ? ErrorCode::Io
-                             : ErrorCode::EnvironmentNotReady,
+            return Error(state == QLatin1String("53100") ? ErrorCode::Io
+                                                         : ErrorCode::EnvironmentNotReady,
                          QStringLiteral("%1: %2: %3").arg(what, text, *advice));
     } else {
         // SQLite's primary result code is the low byte of the (possibly extended) code.
