@@ -37,6 +37,7 @@ Commands:
                                audit key in the HSM
   audit verify F [--ca ROOT]   check an audit export offline: PASS, or FAIL naming the line
   registry sync [--json]       send the pending device registrations to the back-end now
+                               (--follow [--interval S]: every S seconds, as a service)
   registry list --customer C   the devices the back-end registry holds for a customer
   doctor [--json]              HSM, database, back-end, devices: what is wrong and what to do
   operator add NAME --role R   add a station account (operator, supervisor, engineer)

@@ -330,8 +330,11 @@ QStringList configSearchPath() {
 
 Result<StationConfig> loadConfig(const QString& explicitPath) {
     StationConfig config = rawDefaults();
+    // A file named by --config or $KEYLINE_CONFIG must exist: never fall back from it to the
+    // user's or /etc's file.
     QString path = explicitPath;
-    bool mustExist = !path.isEmpty() || !qEnvironmentVariableIsEmpty("KEYLINE_CONFIG");
+    if (path.isEmpty())
+        path = QString::fromLocal8Bit(qgetenv("KEYLINE_CONFIG"));
     if (path.isEmpty()) {
         for (const QString& candidate : configSearchPath()) {
             if (QFileInfo::exists(candidate)) {
@@ -339,8 +342,6 @@ Result<StationConfig> loadConfig(const QString& explicitPath) {
                 break;
             }
         }
-        if (path.isEmpty() && mustExist)
-            path = configSearchPath().constFirst();
     }
     if (path.isEmpty()) {
         fillDerived(config);

@@ -12,6 +12,11 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QSqlQuery>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <optional>
+#include <thread>
 
 namespace keyline::station {
 namespace {
@@ -25,15 +30,22 @@ registration is written to the outbox in the station database together with its 
 Subcommands:
   sync [--json]     send every pending registration now, once, whatever its back-off; prints
                     sent, failed (refused by the back-end: a person must look) and pending
+  sync --follow [--interval S]
+                    keep running (the keyline-registry-sync service): a pass like sync every
+                    S seconds (default 30, 1-86400); a line for each pass that sent or refused
+                    something and when the back-end goes down or comes back; SIGTERM or
+                    Ctrl-C stops it (exit 0)
   list --customer C [--state created|bootstrapped] [--json]
                     the devices the registry holds for customer C (the station must serve C)
 
 Exit codes (sync): 0 nothing pending any more, 1 some were refused or answered badly and are
 kept or failed, 2 bad usage, 3 the back-end is unreachable or not configured, or the HSM or
-database is not ready.
+database is not ready. With --follow: 0 when stopped by a signal, 2 or 3 as above when it cannot
+start (an unreachable back-end is not an error there: it is tried again).
 
 Examples:
   keyline registry sync
+  keyline registry sync --follow --interval 60
   keyline registry list --customer acme --state created
 )";
 
@@ -70,7 +82,60 @@ Result<std::vector<db::OutboxEntry>> failedEntries(provisioning::RecordWriter& w
         });
 }
 
-int sync(Cli& cli, bool json) {
+std::atomic<bool> g_stopFollowing{false};
+
+extern "C" void onStopFollowing(int) {
+    g_stopFollowing = true;
+}
+
+// `registry sync --follow`: a pass with everything pending every `interval` (the interval is the
+// back-off), until SIGTERM or SIGINT. Only what changed is printed, so a quiet outbox
+// leaves a quiet journal.
+int follow(Cli& cli, provisioning::RegistrationSync& registrations, std::chrono::seconds interval,
+           bool json) {
+    g_stopFollowing = false;
+    std::signal(SIGINT, onStopFollowing);
+    std::signal(SIGTERM, onStopFollowing);
+    bool wasUnreachable = false;
+    while (!g_stopFollowing) {
+        auto pass = registrations.flushNow();
+        if (!pass) {
+            std::signal(SIGINT, SIG_DFL);
+            std::signal(SIGTERM, SIG_DFL);
+            return failWith(cli, pass.error());
+        }
+        const bool changed =
+            pass->sent > 0 || pass->failed > 0 || pass->unreachable != wasUnreachable;
+        wasUnreachable = pass->unreachable;
+        if (changed && json) {
+            const QJsonObject o{{QStringLiteral("sent"), pass->sent},
+                                {QStringLiteral("failed"), pass->failed},
+                                {QStringLiteral("pending"), pass->pending},
+                                {QStringLiteral("unreachable"), pass->unreachable}};
+            cli.out << QJsonDocument(o).toJson(QJsonDocument::Compact) << "\n";
+        } else if (changed) {
+            cli.out << "sent " << pass->sent << ", failed " << pass->failed << ", pending "
+                    << pass->pending << "\n";
+            if (pass->unreachable)
+                cli.out << "the back-end is unreachable: trying again in " << interval.count()
+                        << " s\n";
+            for (const QString& p : pass->problems)
+                cli.out << "  " << p << "\n";
+        }
+        cli.out.flush();
+        const auto until = std::chrono::steady_clock::now() + interval;
+        while (!g_stopFollowing && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    if (!json)
+        cli.out << "stopped\n";
+    cli.out.flush();
+    return 0;
+}
+
+int sync(Cli& cli, bool json, std::optional<std::chrono::seconds> followInterval) {
     auto config = loadConfig(cli.configPath);
     if (!config)
         return failWith(cli, config.error());
@@ -82,6 +147,10 @@ int sync(Cli& cli, bool json) {
     if (!writer)
         return failWith(cli, writer.error());
     provisioning::SyncReport report;
+    if (followInterval && config->backend.url.isEmpty())
+        return cli.fail(3, QStringLiteral("--follow needs a back-end: set [backend] url in %1")
+                               .arg(config->sourceFile.isEmpty() ? QStringLiteral("keyline.conf")
+                                                                 : config->sourceFile));
     if (config->backend.url.isEmpty()) {
         auto pending = (*writer)->call<int>([](db::Database& db) -> Result<int> {
             return db::OutboxRepository(db).pendingCount();
@@ -100,6 +169,8 @@ int sync(Cli& cli, bool json) {
         if (!backend)
             return failWith(cli, backend.error());
         provisioning::RegistrationSync registrations(**writer, *backend->client);
+        if (followInterval)
+            return follow(cli, registrations, *followInterval, json);
         auto flushed = registrations.flushNow();
         if (!flushed)
             return failWith(cli, flushed.error());
@@ -179,8 +250,10 @@ int runRegistryCommand(Cli& cli, const QStringList& args) {
     const QCommandLineOption json(QStringLiteral("json"), QString());
     const QCommandLineOption customer(QStringLiteral("customer"), QString(), QStringLiteral("C"));
     const QCommandLineOption state(QStringLiteral("state"), QString(), QStringLiteral("S"));
-    if (auto done = parseCommandGroup(cli, parser, {json, customer, state}, args,
-                                      QStringLiteral("registry"), kRegistryHelp))
+    const QCommandLineOption followOption(QStringLiteral("follow"), QString());
+    const QCommandLineOption interval(QStringLiteral("interval"), QString(), QStringLiteral("S"));
+    if (auto done = parseCommandGroup(cli, parser, {json, customer, state, followOption, interval},
+                                      args, QStringLiteral("registry"), kRegistryHelp))
         return *done;
     const QStringList positional = parser.positionalArguments();
     const QString& sub = positional.first();
@@ -188,10 +261,22 @@ int runRegistryCommand(Cli& cli, const QStringList& args) {
         return cli.fail(2, QStringLiteral("registry %1 takes no further arguments").arg(sub));
     const QString helpCommand = QStringLiteral("keyline registry");
     if (sub == QLatin1String("sync")) {
-        if (int code =
-                rejectForeignOptions(cli, parser, sub, {QStringLiteral("json")}, helpCommand))
+        if (int code = rejectForeignOptions(
+                cli, parser, sub,
+                {QStringLiteral("json"), QStringLiteral("follow"), QStringLiteral("interval")},
+                helpCommand))
             return code;
-        return sync(cli, parser.isSet(json));
+        std::optional<std::chrono::seconds> followInterval;
+        if (parser.isSet(interval) && !parser.isSet(followOption))
+            return cli.fail(2, QStringLiteral("--interval goes with --follow"));
+        if (parser.isSet(followOption)) {
+            bool ok = true;
+            const int seconds = parser.isSet(interval) ? parser.value(interval).toInt(&ok) : 30;
+            if (!ok || seconds < 1 || seconds > 86400)
+                return cli.fail(2, QStringLiteral("--interval must be 1 to 86400 seconds"));
+            followInterval = std::chrono::seconds(seconds);
+        }
+        return sync(cli, parser.isSet(json), followInterval);
     }
     if (sub == QLatin1String("list")) {
         if (int code = rejectForeignOptions(

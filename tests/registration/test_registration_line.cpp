@@ -108,6 +108,23 @@ QJsonObject eventNamed(const RunProcess& run, const QString& name) {
     return {};
 }
 
+// Provisions an order of `quantity` devices while the configured back-end (a free port on
+// loopback, returned) is down: every registration waits in the outbox.
+quint16 provisionWithBackendDown(LineFixture& f, const QString& order, int quantity) {
+    test::makeOrder(f, order, quantity);
+    const quint16 port = freePort();
+    configureBackend(f, QStringLiteral("https://127.0.0.1:%1").arg(port));
+    SimProcess sim(f, quantity, 1);
+    RunProcess run(f, order, quantity, 10);
+    run.readUntil({}, 180000);
+    CHECK(run.process.exitCode() == 0);
+    CHECK(run.report().value(QStringLiteral("passed")).toInt() == quantity);
+    CHECK(
+        eventNamed(run, QStringLiteral("registrations")).value(QStringLiteral("pending")).toInt() ==
+        quantity);
+    return port;
+}
+
 } // namespace
 
 TEST_CASE("a device is provisioned, registered and bootstraps itself", "[registration][line]") {
@@ -158,19 +175,7 @@ TEST_CASE("a device is provisioned, registered and bootstraps itself", "[registr
 TEST_CASE("registry down during a run, up later: registry sync delivers each registration once",
           "[registration][line]") {
     LineFixture f;
-    test::makeOrder(f, QStringLiteral("PO-DOWN"), 3);
-    const quint16 port = freePort();
-    configureBackend(f, QStringLiteral("https://127.0.0.1:%1").arg(port));
-    {
-        SimProcess sim(f, 3, 1);
-        RunProcess run(f, QStringLiteral("PO-DOWN"), 3, 10);
-        run.readUntil({}, 180000);
-        CHECK(run.process.exitCode() == 0);
-        CHECK(run.report().value(QStringLiteral("passed")).toInt() == 3);
-        CHECK(eventNamed(run, QStringLiteral("registrations"))
-                  .value(QStringLiteral("pending"))
-                  .toInt() == 3);
-    }
+    const quint16 port = provisionWithBackendDown(f, QStringLiteral("PO-DOWN"), 3);
     const CliRun down = f.run({QStringLiteral("registry"), QStringLiteral("sync")});
     INFO(down.all().toStdString());
     CHECK(down.code == 3);
@@ -204,4 +209,68 @@ TEST_CASE("backend settings are checked strictly", "[registration][config]") {
     const CliRun r = f.run({QStringLiteral("registry"), QStringLiteral("sync")});
     CHECK(r.code == 2);
     CHECK(r.err.contains(QStringLiteral("[backend/url]")));
+}
+
+TEST_CASE("registry sync --follow delivers once the back-end is up; SIGTERM stops it",
+          "[registration][line]") {
+    LineFixture f;
+    const quint16 port = provisionWithBackendDown(f, QStringLiteral("PO-FOLLOW"), 2);
+    QProcess follower;
+    follower.start(buildPath("station/keyline"),
+                   {QStringLiteral("--config"), f.config, QStringLiteral("registry"),
+                    QStringLiteral("sync"), QStringLiteral("--follow"),
+                    QStringLiteral("--interval"), QStringLiteral("1"), QStringLiteral("--json")});
+    REQUIRE(follower.waitForStarted(5000));
+    QByteArray pending;
+    const auto nextPass = [&] {
+        QElapsedTimer t;
+        t.start();
+        while (!pending.contains('\n') && t.elapsed() < 60000 &&
+               follower.state() == QProcess::Running) {
+            follower.waitForReadyRead(200);
+            pending += follower.readAllStandardOutput();
+        }
+        INFO(follower.readAllStandardError().toStdString());
+        REQUIRE(pending.contains('\n'));
+        const qsizetype nl = pending.indexOf('\n');
+        const QJsonObject o = QJsonDocument::fromJson(pending.left(nl)).object();
+        pending.remove(0, nl + 1);
+        return o;
+    };
+    const QJsonObject down = nextPass();
+    CHECK(down.value(QStringLiteral("unreachable")).toBool());
+    CHECK(down.value(QStringLiteral("pending")).toInt() == 2);
+
+    LineRegistry registry(f, port);
+    const QJsonObject up = nextPass();
+    CHECK_FALSE(up.value(QStringLiteral("unreachable")).toBool());
+    CHECK(up.value(QStringLiteral("sent")).toInt() == 2);
+    CHECK(up.value(QStringLiteral("pending")).toInt() == 0);
+    CHECK(follower.state() == QProcess::Running);
+
+    follower.terminate();
+    REQUIRE(follower.waitForFinished(10000));
+    CHECK(follower.exitStatus() == QProcess::NormalExit);
+    CHECK(follower.exitCode() == 0);
+    CHECK(deviceIds(registryList(f), QStringLiteral("created")).size() == 2);
+}
+
+TEST_CASE("registry sync --follow: usage and a missing back-end", "[registration][config]") {
+    test::StationFixture f;
+    const auto sync = [&f](const QStringList& extra) {
+        return f.run(QStringList{QStringLiteral("registry"), QStringLiteral("sync")} + extra);
+    };
+    CHECK(sync({QStringLiteral("--interval"), QStringLiteral("5")}).code == 2);
+    for (const char* bad : {"0", "86401", "soon"}) {
+        const CliRun r =
+            sync({QStringLiteral("--follow"), QStringLiteral("--interval"), QLatin1String(bad)});
+        CHECK(r.code == 2);
+        CHECK(r.err.contains(QStringLiteral("--interval must be 1 to 86400")));
+    }
+    const CliRun none = sync({QStringLiteral("--follow")});
+    CHECK(none.code == 3);
+    CHECK(none.err.contains(QStringLiteral("[backend] url")));
+    CHECK(f.run({QStringLiteral("registry"), QStringLiteral("list"), QStringLiteral("--customer"),
+                 QStringLiteral("acme"), QStringLiteral("--follow")})
+              .code == 2);
 }

@@ -1,7 +1,9 @@
 #include "station/config.h"
 #include "station/station_context.h"
 
+#include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QTemporaryDir>
 #include <catch2/catch.hpp>
 
@@ -37,7 +39,10 @@ TEST_CASE("config: no file gives the embedded development defaults", "[config]")
     IsolatedEnvironment env;
     auto c = loadConfig();
     REQUIRE(c.ok());
-    CHECK(c->sourceFile.isEmpty());
+    // Where the Debian package is installed, its /etc/keyline/keyline.conf is found; as shipped
+    // it sets nothing (the next test), so the defaults below still hold.
+    const QString installed = QStringLiteral("/etc/keyline/keyline.conf");
+    CHECK(c->sourceFile == (QFileInfo::exists(installed) ? installed : QString()));
     CHECK(c->transports == QStringList{QStringLiteral("sim"), QStringLiteral("usb")});
     CHECK(c->usbVendorId == 0x1209);
     CHECK(c->usbProductId == 0x4b4c);
@@ -57,6 +62,29 @@ TEST_CASE("config: no file gives the embedded development defaults", "[config]")
     CHECK(c->imageKey.object == QStringLiteral("keyline-image-key"));
     CHECK(c->imageKey.type == QStringLiteral("secret"));
     CHECK(c->auditKey.object == QStringLiteral("keyline-audit-signing"));
+}
+
+TEST_CASE("config: the packaged /etc/keyline/keyline.conf parses and sets nothing", "[config]") {
+    IsolatedEnvironment env;
+    const QString shipped = QStringLiteral(KEYLINE_SOURCE_DIR "/packaging/keyline.conf");
+    auto c = loadConfig(shipped);
+    INFO((c ? QString() : c.error().toString()).toStdString());
+    REQUIRE(c.ok());
+    const StationConfig d = defaultConfig();
+    CHECK(c->sourceFile == shipped);
+    CHECK(c->stationName == d.stationName);
+    CHECK(c->dataDir == d.dataDir);
+    CHECK(c->serviceAccount == d.serviceAccount);
+    CHECK(c->databasePath == d.databasePath);
+    CHECK(c->transports == d.transports);
+    CHECK(c->socketDir == d.socketDir);
+    CHECK(c->usbVendorId == d.usbVendorId);
+    CHECK(c->usbProductId == d.usbProductId);
+    CHECK(c->siliconVendorRoot == d.siliconVendorRoot);
+    CHECK(c->hsmModule == d.hsmModule);
+    CHECK(c->hsmToken == d.hsmToken);
+    CHECK(c->softhsmConf == d.softhsmConf);
+    CHECK(c->backend.url == d.backend.url);
 }
 
 TEST_CASE("config: hsm settings, and defaults that follow data_dir and token", "[config]") {
@@ -161,6 +189,12 @@ TEST_CASE("config: $KEYLINE_CONFIG is found, and must exist when set", "[config]
     REQUIRE(c.ok());
     CHECK(c->stationName == QStringLiteral("from-env"));
 
+    // Missing: an error, never a silent fall-back to the user's or /etc's file.
+    QDir().mkpath(env.home.filePath(QStringLiteral("config/keyline")));
+    QFile user(env.home.filePath(QStringLiteral("config/keyline/keyline.conf")));
+    REQUIRE(user.open(QIODevice::WriteOnly));
+    user.write("[station]\nname = from-xdg\n");
+    user.close();
     qputenv("KEYLINE_CONFIG", env.home.filePath(QStringLiteral("missing.conf")).toLocal8Bit());
     auto missing = loadConfig();
     REQUIRE_FALSE(missing.ok());
