@@ -10,6 +10,8 @@
 #include <QByteArray>
 #include <QList>
 #include <QString>
+#include <memory>
+#include <openssl/types.h>
 #include <vector>
 
 namespace keyline::firmware {
@@ -61,10 +63,31 @@ Result<QByteArray> buildKeystore(const KeystoreContent& content, const Signer& s
 // left.
 Result<Keystore> parseKeystore(const QByteArray& bytes);
 
+// A P-256 public key parsed once, for a holder that verifies against it many times (a device
+// and its vendor key): in OpenSSL 3, parsing a key costs more than checking a signature.
+// Cheap to copy; a default-constructed one is null.
+class PublicKey {
+public:
+    PublicKey() = default;
+    // PEM or DER SubjectPublicKeyInfo, or a 65-byte point; BadInput unless a P-256 key.
+    static Result<PublicKey> parse(const QByteArray& key);
+
+    bool isNull() const { return !m_key; }
+    EVP_PKEY* get() const { return m_key.get(); }
+    const QByteArray& spkiDer() const { return m_spkiDer; }
+    const QByteArray& keyId() const { return m_keyId; } // SHA-256 of the DER form
+
+private:
+    std::shared_ptr<EVP_PKEY> m_key;
+    QByteArray m_spkiDer;
+    QByteArray m_keyId;
+};
+
 // parseKeystore, then the signer key id and the signature against `vendorKeySpki` (DER
 // SubjectPublicKeyInfo or PEM, e.g. <data dir>/export/keystore-signing.pub.pem).
 // VerificationFailed if either does not match.
 Result<Keystore> verifyKeystore(const QByteArray& bytes, const QByteArray& vendorKeySpki);
+Result<Keystore> verifyKeystore(const QByteArray& bytes, const PublicKey& vendorKey);
 
 // The environment rule: a development keystore holds only the common development keys; a
 // production keystore holds none of them. Refused otherwise. `developmentKeys` are 65-byte

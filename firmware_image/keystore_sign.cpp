@@ -54,9 +54,7 @@ PkeyPtr p256FromPoint(const QByteArray& point) {
     return owned;
 }
 
-} // namespace
-
-Result<QByteArray> p256PointFromPublicKey(const QByteArray& key) {
+Result<PkeyPtr> parseP256(const QByteArray& key) {
     PkeyPtr pkey;
     if (key.size() == 65 && key.at(0) == 0x04)
         pkey = p256FromPoint(key);
@@ -71,6 +69,32 @@ Result<QByteArray> p256PointFromPublicKey(const QByteArray& key) {
         !EVP_PKEY_get_group_name(pkey.get(), group, sizeof group, &groupLen) ||
         QByteArray(group) != "prime256v1")
         return Error(ErrorCode::BadInput, QStringLiteral("public key is not on P-256"));
+    return pkey;
+}
+
+Result<QByteArray> spkiDerOf(EVP_PKEY* key) {
+    unsigned char* der = nullptr;
+    const int derLen = i2d_PUBKEY(key, &der);
+    if (derLen <= 0)
+        return Error(ErrorCode::BadInput, QStringLiteral("public key does not encode as DER"));
+    QByteArray out(reinterpret_cast<const char*>(der), derLen);
+    OPENSSL_free(der);
+    return out;
+}
+
+} // namespace
+
+Result<PublicKey> PublicKey::parse(const QByteArray& key) {
+    KL_TRY_ASSIGN(PkeyPtr pkey, parseP256(key));
+    PublicKey out;
+    KL_TRY_ASSIGN(out.m_spkiDer, spkiDerOf(pkey.get()));
+    out.m_keyId = sha256(out.m_spkiDer);
+    out.m_key.reset(pkey.release(), EVP_PKEY_free);
+    return out;
+}
+
+Result<QByteArray> p256PointFromPublicKey(const QByteArray& key) {
+    KL_TRY_ASSIGN(PkeyPtr pkey, parseP256(key));
     unsigned char point[133];
     size_t len = 0;
     // Always the uncompressed form, whatever form the input used.
@@ -102,25 +126,26 @@ Result<QByteArray> buildKeystore(const KeystoreContent& content, const Signer& s
 }
 
 Result<Keystore> verifyKeystore(const QByteArray& bytes, const QByteArray& vendorKeySpki) {
-    KL_TRY_ASSIGN(Keystore ks, parseKeystore(bytes));
-    PkeyPtr key = parsePublicKey(vendorKeySpki);
+    auto key = PublicKey::parse(vendorKeySpki);
     if (!key)
         return Error(ErrorCode::InvalidArgument,
-                     QStringLiteral("vendor key is not a public key (PEM or DER)"));
+                     QStringLiteral("vendor key is not a P-256 public key (PEM or DER)"));
+    return verifyKeystore(bytes, *key);
+}
+
+Result<Keystore> verifyKeystore(const QByteArray& bytes, const PublicKey& vendorKey) {
+    KL_TRY_ASSIGN(Keystore ks, parseKeystore(bytes));
+    if (vendorKey.isNull())
+        return Error(ErrorCode::InvalidArgument, QStringLiteral("no vendor key to verify against"));
     // The key id is over the DER form, whatever form the caller passed (PEM from export/).
-    unsigned char* der = nullptr;
-    const int derLen = i2d_PUBKEY(key.get(), &der);
-    if (derLen <= 0)
-        return Error(ErrorCode::InvalidArgument, QStringLiteral("vendor key does not encode"));
-    const QByteArray vendorDer(reinterpret_cast<const char*>(der), derLen);
-    OPENSSL_free(der);
-    if (ks.signerKeyId != sha256(vendorDer))
+    if (ks.signerKeyId != vendorKey.keyId())
         return Error(ErrorCode::VerificationFailed,
                      QStringLiteral("keystore is signed by another key (key id %1), not the vendor "
                                     "keystore signing key")
                          .arg(QString::fromLatin1(ks.signerKeyId.toHex().left(16))));
     OsslPtr<EVP_MD_CTX, EVP_MD_CTX_free> md(EVP_MD_CTX_new());
-    if (!md || EVP_DigestVerifyInit(md.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1 ||
+    if (!md ||
+        EVP_DigestVerifyInit(md.get(), nullptr, EVP_sha256(), nullptr, vendorKey.get()) != 1 ||
         EVP_DigestVerify(md.get(), reinterpret_cast<const unsigned char*>(ks.signature.constData()),
                          std::size_t(ks.signature.size()),
                          reinterpret_cast<const unsigned char*>(ks.signedBytes.constData()),

@@ -222,12 +222,12 @@ Result<PackageSummary> writePackage(const PackageInput& input, OsSealer& sealer,
 
 // What the device holds: everything it trusts a package against.
 struct DeviceTrustAnchors {
-    QByteArray otpImageKey;           // 32 raw bytes: the image decryption key from OTP
-    QByteArray vendorKeystoreKeySpki; // vendor keystore signing key (DER or PEM SPKI)
-    QByteArray keystore;              // the keystore the device stores (verified here again)
-    QString hardwareId;               // the device's hardware revision, e.g. "KW-1 rev B"
-    quint64 minimumCounter = 0;       // application anti-rollback counter the device holds
-    quint64 minimumOsCounter = 0;     // OS security counter the device holds
+    QByteArray otpImageKey;       // 32 raw bytes: the image decryption key from OTP
+    PublicKey vendorKeystoreKey;  // vendor keystore signing key, parsed once
+    QByteArray keystore;          // the keystore the device stores (verified here again)
+    QString hardwareId;           // the device's hardware revision, e.g. "KW-1 rev B"
+    quint64 minimumCounter = 0;   // application anti-rollback counter the device holds
+    quint64 minimumOsCounter = 0; // OS security counter the device holds
 };
 
 struct ComponentMeasurement {

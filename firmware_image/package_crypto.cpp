@@ -78,27 +78,6 @@ bool idChar(char c) {
            c == '_' || c == '-';
 }
 
-PkeyPtr publicKeyFrom(const QByteArray& key) {
-    // p256PointFromPublicKey accepts every form and checks the curve and the point.
-    auto point = p256PointFromPublicKey(key);
-    if (!point.ok())
-        return {};
-    OsslPtr<EVP_PKEY_CTX, EVP_PKEY_CTX_free> ctx(
-        EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
-    if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1)
-        return {};
-    char group[] = "prime256v1";
-    QByteArray pub = *point;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string("group", group, 0),
-        OSSL_PARAM_construct_octet_string("pub", pub.data(), std::size_t(pub.size())),
-        OSSL_PARAM_construct_end()};
-    EVP_PKEY* k = nullptr;
-    if (EVP_PKEY_fromdata(ctx.get(), &k, EVP_PKEY_PUBLIC_KEY, params) != 1)
-        return {};
-    return PkeyPtr(k);
-}
-
 } // namespace
 
 bool validCustomerId(QByteArrayView id) {
@@ -217,7 +196,7 @@ bool verifyRaw(const QByteArray& key, const char* context, QByteArrayView body,
                QByteArrayView signature) {
     if (signature.size() != kSignatureBytes)
         return false;
-    PkeyPtr pkey = publicKeyFrom(key);
+    const auto pkey = PublicKey::parse(key);
     if (!pkey)
         return false;
     const auto* raw = reinterpret_cast<const unsigned char*>(signature.data());
@@ -236,7 +215,7 @@ bool verifyRaw(const QByteArray& key, const char* context, QByteArrayView body,
     const QByteArray message = contextMessage(context, body);
     OsslPtr<EVP_MD_CTX, EVP_MD_CTX_free> md(EVP_MD_CTX_new());
     const bool ok =
-        md && EVP_DigestVerifyInit(md.get(), nullptr, EVP_sha256(), nullptr, pkey.get()) == 1 &&
+        md && EVP_DigestVerifyInit(md.get(), nullptr, EVP_sha256(), nullptr, pkey->get()) == 1 &&
         EVP_DigestVerify(md.get(), der, std::size_t(derLen),
                          reinterpret_cast<const unsigned char*>(message.constData()),
                          std::size_t(message.size())) == 1;
@@ -245,16 +224,8 @@ bool verifyRaw(const QByteArray& key, const char* context, QByteArrayView body,
 }
 
 QByteArray keyIdOf(const QByteArray& key) {
-    PkeyPtr pkey = publicKeyFrom(key);
-    if (!pkey)
-        return {};
-    unsigned char* der = nullptr;
-    const int len = i2d_PUBKEY(pkey.get(), &der);
-    if (len <= 0)
-        return {};
-    const QByteArray id = sha256(QByteArrayView(reinterpret_cast<const char*>(der), len));
-    OPENSSL_free(der);
-    return id;
+    const auto pkey = PublicKey::parse(key);
+    return pkey ? pkey->keyId() : QByteArray();
 }
 
 } // namespace pkg

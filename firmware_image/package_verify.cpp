@@ -176,7 +176,7 @@ Result<VerifiedPackage> verifyPackageForInstall(QByteArrayView packageBytes,
     // between one check and the next (verify-then-use).
     const QByteArray bytes = packageBytes.toByteArray();
 
-    auto ks = verifyKeystore(anchors.keystore, anchors.vendorKeystoreKeySpki);
+    auto ks = verifyKeystore(anchors.keystore, anchors.vendorKeystoreKey);
     if (!ks.ok())
         return failed(PackageRegion::Keystore,
                       QStringLiteral("the device's keystore does not verify: ") +

@@ -3,8 +3,10 @@
 #include <QFile>
 #include <QFileInfo>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace keyline::sim {
@@ -12,6 +14,19 @@ namespace {
 
 Error ioError(const QString& what, const QString& path, int err) {
     return Error(ErrorCode::Io, QStringLiteral("%1 %2: %3").arg(what, path, systemErrorText(err)));
+}
+
+// Puts `temp` in the place of `target` atomically. Exchanging the two names, not renaming,
+// keeps both inodes: the temp file then holds the previous version and is reused by the next
+// write, so a device that saves its state a dozen times per provisioning allocates no inode
+// and frees none (ext4's allocator slows down with every recently freed inode). Falls back to
+// rename where the target does not exist yet or the file system cannot exchange.
+bool replaceKeepingTemp(const QByteArray& temp, const QByteArray& target) {
+    if (::renameat2(AT_FDCWD, temp.constData(), AT_FDCWD, target.constData(), RENAME_EXCHANGE) == 0)
+        return true;
+    if (errno != ENOENT && errno != EINVAL && errno != ENOSYS)
+        return false;
+    return ::rename(temp.constData(), target.constData()) == 0;
 }
 
 } // namespace
@@ -40,6 +55,12 @@ Result<void> writeFileAtomically(const QString& path, const QByteArray& bytes, b
                     privateFile ? 0600 : 0644);
     if (fd < 0)
         return ioError(QStringLiteral("cannot create"), temp, errno);
+    // The temp file may be the previous version (see replaceKeepingTemp): its mode is reset.
+    if (::fchmod(fd, privateFile ? 0600 : 0644) != 0) {
+        int err = errno;
+        ::close(fd);
+        return ioError(QStringLiteral("cannot set the mode of"), temp, err);
+    }
     const char* p = bytes.constData();
     qsizetype left = bytes.size();
     while (left > 0) {
@@ -62,7 +83,7 @@ Result<void> writeFileAtomically(const QString& path, const QByteArray& bytes, b
         return ioError(QStringLiteral("cannot sync"), temp, err);
     }
     ::close(fd);
-    if (::rename(tempName.constData(), QFile::encodeName(path).constData()) != 0) {
+    if (!replaceKeepingTemp(tempName, QFile::encodeName(path))) {
         int err = errno;
         ::unlink(tempName.constData());
         return ioError(QStringLiteral("cannot replace"), path, err);

@@ -14,8 +14,9 @@ namespace keyline::sim {
 // Host means the host losing power too (fsync), for state that is rare and precious.
 enum class Durability { Process, Host };
 
-// Writes `bytes` to "<path>.tmp" and renames it over `path`; with Durability::Host it also
-// fsyncs the file and the directory. `privateFile` makes the file mode 0600 (key material).
+// Writes `bytes` to "<path>.tmp" and swaps it into place as `path` (the previous version stays
+// behind in "<path>.tmp"); with Durability::Host it also fsyncs the file and the directory.
+// `privateFile` makes the file mode 0600 (key material).
 Result<void> writeFileAtomically(const QString& path, const QByteArray& bytes,
                                  bool privateFile = true, Durability durability = Durability::Host);
 

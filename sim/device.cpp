@@ -2,7 +2,6 @@
 
 #include "flashing/payload.h"
 
-#include <QCryptographicHash>
 #include <QDir>
 #include <QFile>
 
@@ -43,10 +42,17 @@ Result<std::unique_ptr<VirtualDevice>> VirtualDevice::open(DeviceStore store, Co
     return device;
 }
 
-Result<void> VirtualDevice::manufacture(const DeviceStore& store, const DeviceState& state) {
+Result<std::unique_ptr<VirtualDevice>> VirtualDevice::manufacture(DeviceStore store, Config config,
+                                                                  DeviceState state,
+                                                                  ossl::Pkey chipKey) {
     if (!QDir().mkpath(store.directory()))
         return Error(ErrorCode::Io, QStringLiteral("cannot create %1").arg(store.directory()));
-    return store.saveState(state);
+    KL_TRY(store.saveState(state));
+    // Opened from what was just saved, not read back: a new device has no flash record yet.
+    std::unique_ptr<VirtualDevice> device(
+        new VirtualDevice(std::move(store), config, std::move(state), FlashRecord{}));
+    device->m_chipKey = std::move(chipKey);
+    return device;
 }
 
 VirtualDevice::VirtualDevice(DeviceStore store, Config config, DeviceState state, FlashRecord flash)
@@ -267,13 +273,12 @@ Reply VirtualDevice::bootReport(const QByteArray& payload) {
     report.keystoreSha256 =
         m_state.keystore.isEmpty() ? QByteArray() : ossl::sha256(m_state.keystore);
     // Secure boot measures the image actually in flash, not what the record says.
+    // OpenSSL's SHA-256, not QCryptographicHash: several times faster where the CPU has SHA
+    // instructions, and boot hashes the whole image.
     QFile image(m_store.installedImagePath());
     QByteArray measured;
-    if (image.open(QIODevice::ReadOnly)) {
-        QCryptographicHash hash(QCryptographicHash::Sha256);
-        hash.addData(&image);
-        measured = hash.result();
-    }
+    if (image.open(QIODevice::ReadOnly) && image.size() <= firmware::kMaxPackageBytes)
+        measured = ossl::sha256(image.readAll());
     report.firmwareSha256 = measured;
     if (measured.isEmpty() || measured != m_flash.installedSha256) {
         report.message = QStringLiteral("installed firmware does not match its record");

@@ -56,14 +56,16 @@ public:
         int maxChunk = 256 * 1024;
         DeviceFaults faults;
         SharedKeyFile* sharedKey = nullptr; // for rng-repeat
-        // The vendor keystore signing public key (PEM/DER) in the boot ROM; empty: none, and
+        // The vendor keystore signing public key in the boot ROM; null: none, and
         // keystore-write refuses every keystore.
-        QByteArray vendorKeystoreKey;
+        firmware::PublicKey vendorKeystoreKey;
     };
 
     static Result<std::unique_ptr<VirtualDevice>> open(DeviceStore store, Config config);
-    // Creates a new device's state. The caller supplies identity and manufacture-time faults.
-    static Result<void> manufacture(const DeviceStore& store, const DeviceState& state);
+    // Creates a new device's state and opens it. The caller supplies identity, the chip key
+    // (`state.chipKeyPem` parsed) and manufacture-time faults.
+    static Result<std::unique_ptr<VirtualDevice>>
+    manufacture(DeviceStore store, Config config, DeviceState state, ossl::Pkey chipKey);
     ~VirtualDevice();
 
     Reply handle(protocol::Command command, const QByteArray& payload);

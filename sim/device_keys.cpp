@@ -119,17 +119,20 @@ Reply VirtualDevice::deviceKeyGenerate(const QByteArray& payload) {
     bool generated = false;
     if (!m_deviceKey) {
         Result<QByteArray> pem = QByteArray();
+        Result<ossl::Pkey> key = ossl::Pkey();
         if (m_config.faults.rngRepeat && m_config.sharedKey) {
             pem = m_config.sharedKey->privateKeyPem();
+            if (pem)
+                key = ossl::loadPrivateKeyPem(*pem);
         } else {
-            auto key = ossl::generateP256();
-            if (!key)
-                return internalFailure(key.error());
-            pem = ossl::privateKeyPem(key->get());
+            // The new key is used as generated: reading back its own PEM would cost more than
+            // generating it (OpenSSL 3's decoder framework).
+            key = ossl::generateP256();
+            if (key)
+                pem = ossl::privateKeyPem(key->get());
         }
         if (!pem)
             return internalFailure(pem.error());
-        auto key = ossl::loadPrivateKeyPem(*pem);
         if (!key)
             return internalFailure(key.error());
         // Durable before it is answered: a repeated request after a crash must reuse this key.

@@ -14,10 +14,10 @@ Error rejected(const QString& why) {
 
 } // namespace
 
-KeystoreVerifier::KeystoreVerifier(QByteArray vendorKey)
+KeystoreVerifier::KeystoreVerifier(firmware::PublicKey vendorKey)
     : m_vendorKey(std::move(vendorKey)) {}
 
-Result<QByteArray> KeystoreVerifier::loadVendorKey(const QString& path) {
+Result<firmware::PublicKey> KeystoreVerifier::loadVendorKey(const QString& path) {
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly))
         return Error(ErrorCode::InvalidArgument,
@@ -28,15 +28,16 @@ Result<QByteArray> KeystoreVerifier::loadVendorKey(const QString& path) {
     const QByteArray bytes = file.read(64 * 1024);
     // Only PEM is trimmed: a DER key may well end in a byte that looks like white space.
     const QByteArray key = bytes.trimmed().startsWith("-----BEGIN") ? bytes.trimmed() : bytes;
-    if (auto point = firmware::p256PointFromPublicKey(key); !point)
+    auto parsed = firmware::PublicKey::parse(key);
+    if (!parsed)
         return Error(
             ErrorCode::InvalidArgument,
-            QStringLiteral("vendor keystore key %1: %2").arg(path, point.error().message()));
-    return key;
+            QStringLiteral("vendor keystore key %1: %2").arg(path, parsed.error().message()));
+    return *parsed;
 }
 
 Result<void> KeystoreVerifier::verify(const QByteArray& keystore, const QByteArray& stored) const {
-    if (m_vendorKey.isEmpty())
+    if (m_vendorKey.isNull())
         return rejected(QStringLiteral("no vendor key installed in this device"));
     auto verified = firmware::verifyKeystore(keystore, m_vendorKey);
     if (!verified)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "common/result.h"
+#include "firmware_image/keystore.h"
 
 #include <QByteArray>
 #include <QString>
@@ -14,23 +15,24 @@ namespace keyline::sim {
 // refuses every keystore rather than trusting an unsigned one.
 class KeystoreVerifier {
 public:
-    // `vendorKey`: the vendor keystore signing public key, PEM or DER SubjectPublicKeyInfo, as
-    // checked by loadVendorKey(); empty means none is installed.
-    explicit KeystoreVerifier(QByteArray vendorKey = {});
+    // `vendorKey`: the vendor keystore signing public key, from loadVendorKey(); null means
+    // none is installed.
+    explicit KeystoreVerifier(firmware::PublicKey vendorKey = {});
 
-    // Reads and checks a vendor key file (a P-256 public key, PEM or DER). InvalidArgument
-    // naming the file when it is missing or not such a key: a typo must not give devices that
-    // silently refuse every keystore.
-    static Result<QByteArray> loadVendorKey(const QString& path);
+    // Reads and parses a vendor key file (a P-256 public key, PEM or DER), once for every
+    // device. InvalidArgument naming the file when it is
+    // missing or not such a key: a typo must not give devices that silently refuse every
+    // keystore.
+    static Result<firmware::PublicKey> loadVendorKey(const QString& path);
 
-    bool hasVendorKey() const { return !m_vendorKey.isEmpty(); }
+    bool hasVendorKey() const { return !m_vendorKey.isNull(); }
 
     // `stored` is the keystore the device holds now (empty: none). The error message is what
     // the device answers with keystore-rejected.
     Result<void> verify(const QByteArray& keystore, const QByteArray& stored) const;
 
 private:
-    QByteArray m_vendorKey;
+    firmware::PublicKey m_vendorKey;
 };
 
 } // namespace keyline::sim

@@ -9,11 +9,13 @@
 #include "flashing/commands.h"
 #include "sim/device_store.h"
 
+#include <optional>
+
 namespace keyline::sim {
 
 class SecureBoot {
 public:
-    SecureBoot(QByteArray vendorKeystoreKey, QString hardwareRevision)
+    SecureBoot(firmware::PublicKey vendorKeystoreKey, QString hardwareRevision)
         : m_vendorKey(std::move(vendorKeystoreKey))
         , m_hardware(std::move(hardwareRevision)) {}
 
@@ -26,8 +28,20 @@ public:
     static void measure(const firmware::VerifiedPackage& verified, protocol::BootReport& report);
 
 private:
-    QByteArray m_vendorKey;
+    // The last package that verified and what it verified against. Boot checks the image that
+    // install checked a moment before; the same bytes against the same OTP key and keystore
+    // give the same answer, and counters raised no higher than the package's own still pass
+    // rollback, so that answer is reused. Anything else is verified in full.
+    struct Verified {
+        QByteArray imageSha256, otpKey, keystore;
+        firmware::VerifiedPackage result;
+    };
+    const firmware::VerifiedPackage* remembered(const QByteArray& imageSha256,
+                                                const DeviceState& state) const;
+
+    firmware::PublicKey m_vendorKey;
     QString m_hardware;
+    mutable std::optional<Verified> m_last;
 };
 
 } // namespace keyline::sim

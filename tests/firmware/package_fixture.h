@@ -88,7 +88,7 @@ struct PackageWorld {
     firmware::DeviceTrustAnchors anchors() const {
         firmware::DeviceTrustAnchors a;
         a.otpImageKey = imageKey;
-        a.vendorKeystoreKeySpki = vendor.publicKeyDer();
+        a.vendorKeystoreKey = *firmware::PublicKey::parse(vendor.publicKeyDer());
         a.keystore = keystore();
         a.hardwareId = hardware;
         a.minimumCounter = 5;

@@ -221,7 +221,7 @@ TEST_CASE("policy refusals: rollback, customer, environment, keystore, hardware"
         expectRegion(verifyPackageForInstall(p, a), PackageRegion::Customer);
         SoftSigner impostor;
         a = w.anchors();
-        a.vendorKeystoreKeySpki = impostor.publicKeyDer();
+        a.vendorKeystoreKey = *firmware::PublicKey::parse(impostor.publicKeyDer());
         expectRegion(verifyPackageForInstall(p, a), PackageRegion::Keystore);
         a = w.anchors();
         a.keystore = w.keystore(&impostor); // right customer, other application key

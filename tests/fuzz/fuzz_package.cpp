@@ -146,7 +146,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
                   {KeyPurpose::UpdateAuthorisation, KeyAlgorithm::EcdsaP256, vendor.point()},
                   {KeyPurpose::BackendE2e, KeyAlgorithm::EcdhP256, other.point()}};
     static DeviceTrustAnchors anchors{kImageKey,
-                                      vendor.publicKeyDer(),
+                                      *PublicKey::parse(vendor.publicKeyDer()),
                                       *buildKeystore(ks, vendor),
                                       QStringLiteral("KW-1 rev B"),
                                       0,
