@@ -34,6 +34,22 @@ inline void need(Result<void> r, const char* what) {
         die(QString::fromLatin1(what) + QStringLiteral(": ") + r.error().toString());
 }
 
+// One row of the table scripts/bench prints after every benchmark ran: the figure, its value,
+// the baseline measured in the same run, their ratio and the goal. A tab-separated line that
+// starts with "@row", so the script can pick the rows out of each benchmark's own output.
+// `goal` "report" means there is no goal: the figure is only reported; `baseline` empty: none.
+inline void summaryRow(const char* figure, double value, const char* unit, const char* baseline,
+                       double baselineValue, double ratio, const char* goal, bool met) {
+    const bool reportOnly = QByteArray(goal) == "report";
+    std::printf("@row\t%s\t%.3g %s\t", figure, value, unit);
+    if (*baseline)
+        std::printf("%s: %.3g %s\t%.2f\t", baseline, baselineValue, unit, ratio);
+    else
+        std::printf("-\t-\t");
+    std::printf("%s\t%s\n", goal, reportOnly ? "-" : (met ? "MET" : "NOT MET"));
+    std::fflush(stdout);
+}
+
 // The whole development key set in a token under `dataDir`, opened and logged in.
 inline std::unique_ptr<hsm::Pkcs11Hsm> openDevToken(const QString& dataDir) {
     hsm::DevTokenOptions o;

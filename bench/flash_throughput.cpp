@@ -152,5 +152,7 @@ int main(int argc, char* argv[]) {
     std::printf("  %-44s %9.1f ms (plain SHA-256 of the image: %.1f ms, ratio %.2f)\n",
                 "device commit: secure-install check + install", bestCommit * 1e3, bestSha * 1e3,
                 bestSha / bestCommit);
+    summaryRow("flash throughput", mb / bestTransfer, "MB/s", "raw socket copy + pwrite",
+               mb / bestRaw, ratio, ">= 0.80", ratio >= 0.8);
     return 0;
 }

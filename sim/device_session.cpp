@@ -24,7 +24,7 @@ QByteArray randomGarbage() {
 
 DeviceSession::DeviceSession(int port, std::shared_ptr<VirtualDevice> device, LinkFaults faults,
                              Timing timing, std::function<void(const QString&)> log,
-                             std::function<void()> onClose)
+                             std::function<void(std::chrono::microseconds worked)> onClose)
     : m_port(port)
     , m_device(std::move(device))
     , m_faults(faults)
@@ -35,7 +35,7 @@ DeviceSession::DeviceSession(int port, std::shared_ptr<VirtualDevice> device, Li
 DeviceSession::~DeviceSession() {
     m_device->linkDropped();
     if (m_onClose)
-        m_onClose();
+        m_onClose(m_pacer.charged());
 }
 
 void DeviceSession::log(const QString& line) const {
@@ -80,7 +80,7 @@ PortSession::Output DeviceSession::feed(const char* data, qsizetype size) {
         return Output{{}, m_dropped};
     bool dropAfterInput = false;
     const qsizetype accepted = acceptedBytes(size, dropAfterInput);
-    m_pacer.chargeLink(accepted);
+    m_pacer.arrived(accepted);
     m_decoder.feed(data, static_cast<int>(accepted));
     return process(dropAfterInput);
 }
@@ -99,7 +99,7 @@ PortSession::Output DeviceSession::received(qsizetype size) {
     }
     bool dropAfterInput = false;
     const qsizetype accepted = acceptedBytes(size, dropAfterInput);
-    m_pacer.chargeLink(accepted);
+    m_pacer.arrived(accepted);
     m_decoder.commitWrite(accepted); // bytes past an injected disconnect never arrived
     return process(dropAfterInput);
 }

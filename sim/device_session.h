@@ -24,7 +24,8 @@ struct LinkFaults {
 class DeviceSession final : public PortSession {
 public:
     DeviceSession(int port, std::shared_ptr<VirtualDevice> device, LinkFaults faults, Timing timing,
-                  std::function<void(const QString&)> log, std::function<void()> onClose);
+                  std::function<void(const QString&)> log,
+                  std::function<void(std::chrono::microseconds worked)> onClose);
     ~DeviceSession() override;
 
     Output feed(const char* data, qsizetype size) override;
@@ -48,7 +49,7 @@ private:
     LinkFaults m_faults;
     Pacer m_pacer;
     std::function<void(const QString&)> m_log;
-    std::function<void()> m_onClose;
+    std::function<void(std::chrono::microseconds worked)> m_onClose;
     protocol::FrameDecoder m_decoder;
     bool m_dropped = false;
 };

@@ -12,6 +12,7 @@
 #include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <atomic>
 #include <map>
 #include <openssl/rand.h>
 
@@ -46,7 +47,8 @@ struct Simulator::Impl {
     SimOptions options;
     SiliconVendor vendor;
     std::unique_ptr<SharedKeyFile> sharedKey;
-    QByteArray vendorKeystoreKey; // loaded once in load(); empty without --vendor-key
+    firmware::PublicKey vendorKeystoreKey;   // loaded once in load(); null without --vendor-key
+    std::atomic<std::int64_t> deviceWork{0}; // µs charged by closed sessions (Timing)
     std::map<int, std::unique_ptr<PortSlot>> slots;
     std::mutex recordsMutex; // lock order: a slot's mutex, then this
     std::map<int, PortRecord> records;
@@ -112,7 +114,7 @@ struct Simulator::Impl {
     }
 
     // A fresh chip from the (simulated) fab, with the manufacture-time faults of its port.
-    Result<QString> manufacture(int port) {
+    Result<std::shared_ptr<VirtualDevice>> manufacture(int port) {
         DeviceState state;
         QString uidHex;
         do {
@@ -129,9 +131,11 @@ struct Simulator::Impl {
             state.otpKey = QByteArray(32, '\0');
             RAND_bytes(reinterpret_cast<unsigned char*>(state.otpKey.data()), 32);
         }
-        KL_TRY(VirtualDevice::manufacture(
-            DeviceStore(QDir(devicesDir()).filePath(uidHex), options.stateDurability), state));
-        return uidHex;
+        KL_TRY_ASSIGN(auto device,
+                      VirtualDevice::manufacture(
+                          DeviceStore(QDir(devicesDir()).filePath(uidHex), options.stateDurability),
+                          deviceConfig(port), std::move(state), std::move(chipKey)));
+        return std::shared_ptr<VirtualDevice>(std::move(device));
     }
 
     Result<void> saveRecord(int port, PortRecord record) {
@@ -162,8 +166,8 @@ struct Simulator::Impl {
 
     // Plugs a new device into `port` (slot mutex held).
     Result<void> plugNewDevice(int port, PortSlot& slot) {
-        KL_TRY_ASSIGN(QString uid, manufacture(port));
-        KL_TRY_ASSIGN(slot.device, openDevice(port, uid));
+        KL_TRY_ASSIGN(slot.device, manufacture(port));
+        const QString uid = QString::fromLatin1(slot.device->chipUid().toHex());
         slot.devicesSeen += 1;
         slot.replugAt.reset();
         return saveRecord(port, PortRecord{uid, slot.devicesSeen});
@@ -298,7 +302,10 @@ std::unique_ptr<PortSession> Simulator::openSession(int port) {
     return std::make_unique<DeviceSession>(
         port, std::move(device), impl->linkFaults(port), impl->options.timing,
         [impl](const QString& line) { impl->log(line); },
-        [impl, port, raw] { impl->sessionClosed(port, raw); });
+        [impl, port, raw](std::chrono::microseconds worked) {
+            impl->deviceWork += worked.count();
+            impl->sessionClosed(port, raw);
+        });
 }
 
 std::optional<Simulator::PortSummary> Simulator::portSummary(int port) const {
@@ -319,6 +326,10 @@ std::optional<Simulator::PortSummary> Simulator::portSummary(int port) const {
 void Simulator::setLogger(std::function<void(const QString&)> logger) {
     std::lock_guard lock(m_impl->logMutex);
     m_impl->logger = std::move(logger);
+}
+
+std::chrono::microseconds Simulator::deviceWorkTime() const {
+    return std::chrono::microseconds(m_impl->deviceWork.load());
 }
 
 QString Simulator::socketPath(int port) const {

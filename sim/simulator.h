@@ -129,6 +129,10 @@ public:
     // Like serveSockets() but returns once every occupied port listens; stop() ends serving.
     Result<void> startServing();
     QString socketPath(int port) const;
+    // The time the devices spent working, as their Timing paces it, summed over every
+    // connection that has closed: what the line would take if the station took no time at all.
+    // Zero with Timing::none().
+    std::chrono::microseconds deviceWorkTime() const;
     // The device plugged into a port right now, for start-up lines and tests.
     struct PortSummary {
         int port = 0;
