@@ -139,7 +139,12 @@ HttpEndpoint::~HttpEndpoint() {
     // Objects of a thread are deleted in it; then the thread's loop can stop.
     QObject* context = m_context;
     QMetaObject::invokeMethod(
-        context, [context] { qDeleteAll(context->children()); }, Qt::BlockingQueuedConnection);
+        context,
+        [context] {
+            const QObjectList children = context->children(); // deleting one changes the list
+            qDeleteAll(children);
+        },
+        Qt::BlockingQueuedConnection);
     m_thread.quit();
     m_thread.wait();
     delete m_context;

@@ -26,6 +26,7 @@ Result<ListenAddress> parseListenAddress(const QString& text);
 class HttpEndpoint {
 public:
     // Listening when it returns; EnvironmentNotReady when the address cannot be bound.
+    // `registry` must outlive the endpoint: every scrape reads it.
     static Result<std::unique_ptr<HttpEndpoint>> start(const Registry& registry,
                                                        const ListenAddress& address);
     ~HttpEndpoint();

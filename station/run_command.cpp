@@ -2,8 +2,7 @@
 // as they appear on the configured ports, up to --slots at once, each step committed before the
 // next; the report lists every device with PASS/FAIL and the reason.
 #include "hsm/issuing_ca.h"
-#include "metrics/line_metrics.h"
-#include "metrics/metrics_export.h"
+#include "metrics/run_metrics.h"
 #include "provisioning/db_records.h"
 #include "provisioning/production_run.h"
 #include "provisioning/registration_sync.h"
@@ -83,27 +82,16 @@ int run(Cli& cli, const RunArgs& a) {
             return failWith(cli, who.error());
         operatorName = who->name;
     }
-    // Line metrics ([metrics]): counted only when something exports them.
-    metrics::Registry registry;
-    std::optional<metrics::LineMetrics> lineMetrics;
-    if (config->metrics.enabled())
-        lineMetrics.emplace(registry, config->stationName, order.id);
-    auto setup = prepareRun(context, order, operatorName, lineMetrics ? &*lineMetrics : nullptr);
+    metrics::RunMetrics lineMetrics(config->metrics, config->stationName, order.id);
+    auto setup = prepareRun(context, order, operatorName, lineMetrics.line());
     if (!setup)
         return failWith(cli, setup.error());
     hsm::Pkcs11Hsm& hsm = *(*setup)->hsm;
     provisioning::RecordWriter& writer = *(*setup)->writer;
     provisioning::DbRecords& records = *(*setup)->records;
-    std::unique_ptr<metrics::MetricsExport> metricsExport;
-    if (lineMetrics) {
-        auto started = metrics::MetricsExport::start(registry, config->metrics, [&] {
-            if (const Result<int> pending = records.pendingRegistrations(); pending)
-                lineMetrics->setOutboxPending(*pending);
-        });
-        if (!started)
-            return failWith(cli, started.error());
-        metricsExport = std::move(*started);
-    }
+    auto metricsExport = lineMetrics.startExport(records);
+    if (!metricsExport)
+        return failWith(cli, metricsExport.error());
     // Registrations go out in the background while devices are provisioned ([backend] url).
     std::unique_ptr<provisioning::HttpsRegistrationClient> backend;
     std::unique_ptr<provisioning::RegistrationSync> registrations;
@@ -140,8 +128,7 @@ int run(Cli& cli, const RunArgs& a) {
         (*setup)->plan, *(*setup)->services, records, providers, options,
         [&display, &lineMetrics](const provisioning::JobEvent& e) {
             display.onEvent(e);
-            if (lineMetrics)
-                lineMetrics->onEvent(e);
+            lineMetrics.onEvent(e);
         });
     // Ctrl-C and SIGTERM ask the run to stop between steps; a second one is not needed.
     g_interrupted = false;
@@ -167,8 +154,8 @@ int run(Cli& cli, const RunArgs& a) {
     display.printReport(*summary, order.id);
     if (registrations)
         registrations->stop(true);
-    if (metricsExport)
-        metricsExport->stop(); // the file holds the end of the run, after the last sync
+    if (*metricsExport)
+        (*metricsExport)->stop(); // the file holds the end of the run, after the last sync
     const int pending = records.pendingRegistrations().valueOr(-1);
     if (a.json)
         cli.out << QJsonDocument(
