@@ -2,12 +2,14 @@
 // Two genuine devices pass, a counterfeit one fails its chip check; the textfile left at the
 // end of the run counts them, their step durations, the registrations waiting in the outbox
 // and the HSM calls, and names no device.
+#include "station/config.h"
 #include "station/line_fixture.h"
 #include "station/run_process.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QRegularExpression>
+#include <QTemporaryDir>
 
 using namespace keyline;
 using keyline::test::LineFixture;
@@ -131,4 +133,25 @@ TEST_CASE("the metrics settings are checked when the configuration loads", "[met
         CHECK(r.code == 2);
         CHECK(r.all().contains(QStringLiteral("metrics/")));
     }
+}
+
+TEST_CASE("the metrics settings are read from the configuration and off by default",
+          "[metrics][config]") {
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("keyline.conf"));
+    {
+        QFile f(path);
+        REQUIRE(f.open(QIODevice::WriteOnly));
+        f.write("[metrics]\nlisten = [::1]:9464\ntextfile = /var/lib/node_exporter/keyline.prom\n"
+                "interval_ms = 2500\n");
+    }
+    auto config = station::loadConfig(path);
+    REQUIRE(config.ok());
+    CHECK(config->metrics.listen == QStringLiteral("[::1]:9464"));
+    CHECK(config->metrics.textfile == QStringLiteral("/var/lib/node_exporter/keyline.prom"));
+    CHECK(config->metrics.intervalMs == 2500);
+    CHECK(config->metrics.enabled());
+    const station::StationConfig defaults = station::defaultConfig();
+    CHECK_FALSE(defaults.metrics.enabled());
+    CHECK(defaults.metrics.intervalMs == 5000);
 }
