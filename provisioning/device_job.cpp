@@ -68,6 +68,8 @@ DeviceResult DeviceJob::run(flashing::DeviceClient& device, const std::atomic<bo
         e.chipUid = r.chipUid;
         e.step = r.failedStep;
         e.ok = r.pass;
+        e.errorCode = r.errorCode;
+        e.alreadyProvisioned = r.alreadyProvisioned;
         e.detail = r.pass ? (r.alreadyProvisioned ? QStringLiteral("already provisioned")
                                                   : QStringLiteral("provisioned"))
                           : r.reason;

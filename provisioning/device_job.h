@@ -34,6 +34,10 @@ struct JobEvent {
     bool ok = true;
     QString detail;        // what a step did or why it failed
     double fraction = 0.0; // FlashProgress: 0…1
+    // Finished: the kind of failure and whether the device was done before this attempt, so
+    // observers (line metrics) can count without parsing `detail`.
+    std::optional<ErrorCode> errorCode;
+    bool alreadyProvisioned = false;
 };
 using JobEventFn = std::function<void(const JobEvent&)>;
 

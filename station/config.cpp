@@ -3,6 +3,7 @@
 #include "db/database_url.h"
 #include "flashing/socket_transport.h"
 #include "hsm/key_inventory.h"
+#include "metrics/http_endpoint.h"
 
 #include <QDir>
 #include <QFileInfo>
@@ -52,6 +53,9 @@ const QStringList& knownKeys() {
         QStringLiteral("backend/ca_file"),
         QStringLiteral("backend/client_key"),
         QStringLiteral("backend/timeout_ms"),
+        QStringLiteral("metrics/listen"),
+        QStringLiteral("metrics/textfile"),
+        QStringLiteral("metrics/interval_ms"),
     };
     return keys;
 }
@@ -72,6 +76,17 @@ QString rawText(const QSettings& ini, const QString& key) {
     const QVariant v = ini.value(key);
     return v.typeId() == QMetaType::QStringList ? v.toStringList().join(QLatin1Char(','))
                                                 : v.toString();
+}
+
+// A duration key: a whole number of milliseconds from 100 to `max`.
+Result<int> milliseconds(const QSettings& ini, const QString& path, const QString& key, int max) {
+    bool ok = false;
+    const int ms = rawText(ini, key).trimmed().toInt(&ok);
+    if (!ok || ms < 100 || ms > max)
+        return badValue(
+            path, key,
+            QStringLiteral("must be a whole number of milliseconds, 100 to %1").arg(max));
+    return ms;
 }
 
 Result<hsm::KeyUri> parseKeyUri(const QString& file, const QString& key, const QString& text,
@@ -184,18 +199,41 @@ Result<void> applyBackend(StationConfig& config, const QSettings& ini, const QSt
                             QStringLiteral("must be a path, not empty"));
     }
     if (has("backend/timeout_ms")) {
-        bool ok = false;
-        const int ms = value("backend/timeout_ms").toInt(&ok);
-        if (!ok || ms < 100 || ms > 600000)
-            return badValue(path, QStringLiteral("backend/timeout_ms"),
-                            QStringLiteral("must be a whole number of milliseconds, 100 to "
-                                           "600000"));
-        config.backend.timeoutMs = ms;
+        KL_TRY_ASSIGN(config.backend.timeoutMs,
+                      milliseconds(ini, path, QStringLiteral("backend/timeout_ms"), 600000));
     }
     if (has("backend/client_key")) {
         KL_TRY_ASSIGN(config.backend.clientKey,
                       parseKeyUri(path, QStringLiteral("backend/client_key"),
                                   value("backend/client_key"), config.hsmToken, "private"));
+    }
+    return success();
+}
+
+Result<void> applyMetrics(StationConfig& config, const QSettings& ini, const QString& path) {
+    auto value = [&](const char* key) {
+        return rawText(ini, QLatin1String(key)).trimmed();
+    };
+    metrics::MetricsSettings& m = config.metrics;
+    if (ini.contains(QStringLiteral("metrics/listen"))) {
+        m.listen = value("metrics/listen");
+        if (!m.listen.isEmpty())
+            if (auto parsed = metrics::parseListenAddress(m.listen); !parsed)
+                return badValue(path, QStringLiteral("metrics/listen"),
+                                parsed.error().message() + QStringLiteral(", or empty for none"));
+    }
+    if (ini.contains(QStringLiteral("metrics/textfile"))) {
+        m.textfile = value("metrics/textfile");
+        // node_exporter reads only *.prom files, and a relative path would follow the cwd.
+        if (!m.textfile.isEmpty() &&
+            (!QDir::isAbsolutePath(m.textfile) || !m.textfile.endsWith(QStringLiteral(".prom"))))
+            return badValue(path, QStringLiteral("metrics/textfile"),
+                            QStringLiteral("must be an absolute path ending in .prom (e.g. "
+                                           "/var/lib/node_exporter/keyline.prom), or empty"));
+    }
+    if (ini.contains(QStringLiteral("metrics/interval_ms"))) {
+        KL_TRY_ASSIGN(m.intervalMs,
+                      milliseconds(ini, path, QStringLiteral("metrics/interval_ms"), 3600000));
     }
     return success();
 }
@@ -270,6 +308,7 @@ Result<void> applyFile(StationConfig& config, const QString& path) {
     }
     KL_TRY(applyHsm(config, ini, path));
     KL_TRY(applyBackend(config, ini, path));
+    KL_TRY(applyMetrics(config, ini, path));
     config.sourceFile = path;
     return success();
 }

@@ -2,6 +2,7 @@
 
 #include "common/result.h"
 #include "hsm/key_uri.h"
+#include "metrics/metrics_settings.h"
 #include "provisioning/registration_client.h"
 
 #include <QString>
@@ -48,6 +49,10 @@ struct StationConfig {
     // (the outbox keeps filling); ca_file default <data_dir>/export/device-root-ca.pem;
     // client_key default object=keyline-station-tls on hsmToken.
     provisioning::BackendSettings backend;
+
+    // [metrics]: the line metrics' HTTP endpoint and node_exporter textfile, both off by default
+    // (docs/configuration.md, docs/operator-guide.md "Line metrics").
+    metrics::MetricsSettings metrics;
 };
 
 // The PIN of the SoftHSM2 development token that `keyline hsm init-dev` creates, used only

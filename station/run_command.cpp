@@ -2,6 +2,7 @@
 // as they appear on the configured ports, up to --slots at once, each step committed before the
 // next; the report lists every device with PASS/FAIL and the reason.
 #include "hsm/issuing_ca.h"
+#include "metrics/run_metrics.h"
 #include "provisioning/db_records.h"
 #include "provisioning/production_run.h"
 #include "provisioning/registration_sync.h"
@@ -81,12 +82,16 @@ int run(Cli& cli, const RunArgs& a) {
             return failWith(cli, who.error());
         operatorName = who->name;
     }
-    auto setup = prepareRun(context, order, operatorName);
+    metrics::RunMetrics lineMetrics(config->metrics, config->stationName, order.id);
+    auto setup = prepareRun(context, order, operatorName, lineMetrics.line());
     if (!setup)
         return failWith(cli, setup.error());
     hsm::Pkcs11Hsm& hsm = *(*setup)->hsm;
     provisioning::RecordWriter& writer = *(*setup)->writer;
     provisioning::DbRecords& records = *(*setup)->records;
+    auto metricsExport = lineMetrics.startExport(records);
+    if (!metricsExport)
+        return failWith(cli, metricsExport.error());
     // Registrations go out in the background while devices are provisioned ([backend] url).
     std::unique_ptr<provisioning::HttpsRegistrationClient> backend;
     std::unique_ptr<provisioning::RegistrationSync> registrations;
@@ -121,7 +126,10 @@ int run(Cli& cli, const RunArgs& a) {
 
     provisioning::ProductionRun production(
         (*setup)->plan, *(*setup)->services, records, providers, options,
-        [&display](const provisioning::JobEvent& e) { display.onEvent(e); });
+        [&display, &lineMetrics](const provisioning::JobEvent& e) {
+            display.onEvent(e);
+            lineMetrics.onEvent(e);
+        });
     // Ctrl-C and SIGTERM ask the run to stop between steps; a second one is not needed.
     g_interrupted = false;
     std::signal(SIGINT, onInterrupt);
@@ -146,6 +154,8 @@ int run(Cli& cli, const RunArgs& a) {
     display.printReport(*summary, order.id);
     if (registrations)
         registrations->stop(true);
+    if (*metricsExport)
+        (*metricsExport)->stop(); // the file holds the end of the run, after the last sync
     const int pending = records.pendingRegistrations().valueOr(-1);
     if (a.json)
         cli.out << QJsonDocument(

@@ -16,7 +16,8 @@ Result<std::unique_ptr<hsm::IssuingCa>> openCa(hsm::Hsm& hsm, const hsm::KeyUri&
 } // namespace
 
 Result<std::unique_ptr<RunSetup>> prepareRun(const StationContext& context, const db::Order& order,
-                                             const QString& operatorName) {
+                                             const QString& operatorName,
+                                             metrics::LineMetrics* metrics) {
     if (order.state != db::OrderState::Open)
         return Error(ErrorCode::Refused, QStringLiteral("order %1 is closed").arg(order.id));
     const StationConfig& config = context.config();
@@ -24,8 +25,13 @@ Result<std::unique_ptr<RunSetup>> prepareRun(const StationContext& context, cons
     s->order = order;
     KL_TRY_ASSIGN(s->plan, loadOrderPlan(context, order));
     KL_TRY_ASSIGN(s->hsm, context.openHsm());
-    KL_TRY_ASSIGN(s->ca, openCa(*s->hsm, config.issuingCaKey));
-    KL_TRY_ASSIGN(const QByteArray kcv, s->hsm->keyCheckValue(config.imageKey));
+    hsm::Hsm* engineHsm = s->hsm.get();
+    if (metrics) {
+        s->meteredHsm = std::make_unique<metrics::MeteredHsm>(*s->hsm, metrics->hsmLatency());
+        engineHsm = s->meteredHsm.get();
+    }
+    KL_TRY_ASSIGN(s->ca, openCa(*engineHsm, config.issuingCaKey));
+    KL_TRY_ASSIGN(const QByteArray kcv, engineHsm->keyCheckValue(config.imageKey));
     KL_TRY_ASSIGN(provisioning::ChipAuthenticator chips, context.chipAuthenticator());
     s->chips.emplace(std::move(chips));
     KL_TRY_ASSIGN(const db::DatabaseOptions dbOptions, context.databaseOptions());
@@ -33,7 +39,7 @@ Result<std::unique_ptr<RunSetup>> prepareRun(const StationContext& context, cons
     s->records = std::make_unique<provisioning::DbRecords>(
         *s->writer, provisioning::RecordsIdentity{order.id, config.stationName, operatorName});
     s->services = std::make_unique<provisioning::StationServices>(
-        provisioning::StationServices{*s->chips, *s->hsm, *s->ca, config.imageKey, kcv});
+        provisioning::StationServices{*s->chips, *engineHsm, *s->ca, config.imageKey, kcv});
     return s;
 }
 

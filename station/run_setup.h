@@ -7,6 +7,7 @@
 
 #include "db/order_repository.h"
 #include "hsm/issuing_ca.h"
+#include "metrics/line_metrics.h"
 #include "provisioning/db_records.h"
 #include "provisioning/device_job.h"
 #include "provisioning/record_writer.h"
@@ -23,6 +24,7 @@ struct RunSetup {
     db::Order order;
     provisioning::OrderPlan plan;
     std::unique_ptr<hsm::Pkcs11Hsm> hsm;
+    std::unique_ptr<metrics::MeteredHsm> meteredHsm; // the engine's HSM when metrics are on
     std::unique_ptr<hsm::IssuingCa> ca;
     std::optional<provisioning::ChipAuthenticator> chips;
     std::unique_ptr<provisioning::RecordWriter> writer;
@@ -32,8 +34,10 @@ struct RunSetup {
 
 // Loads the plan of an open `order`, opens the HSM (one per process: nothing else may hold it
 // while the bundle lives), the issuing CA, the KCV, the chip roots and the record writer.
-// `operatorName` is who the records name. Errors are the ones `keyline run` prints.
+// `operatorName` is who the records name. With `metrics`, which must outlive the bundle, the
+// engine's HSM calls are timed into it. Errors are the ones `keyline run` prints.
 Result<std::unique_ptr<RunSetup>> prepareRun(const StationContext& context, const db::Order& order,
-                                             const QString& operatorName);
+                                             const QString& operatorName,
+                                             metrics::LineMetrics* metrics = nullptr);
 
 } // namespace keyline::station

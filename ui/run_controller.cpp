@@ -1,5 +1,6 @@
 #include "ui/run_controller.h"
 
+#include "metrics/run_metrics.h"
 #include "provisioning/production_run.h"
 #include "station/run_setup.h"
 #include "ui/observed_ports.h"
@@ -135,10 +136,15 @@ void RunController::engineMain(db::Order order, QString operatorName) {
 std::pair<QString, QString> RunController::runEngine(const db::Order& order,
                                                      const QString& operatorName) {
     station::StationContext context(m_config);
-    auto setup = station::prepareRun(context, order, operatorName);
+    metrics::RunMetrics lineMetrics(m_config.metrics, m_config.stationName, order.id);
+    auto setup = station::prepareRun(context, order, operatorName, lineMetrics.line());
     if (!setup)
         return {QString(), setup.error().toString()};
     station::RunSetup& s = **setup;
+    // Destroyed before the records it reads the outbox through; its last write ends the run.
+    auto metricsExport = lineMetrics.startExport(*s.records);
+    if (!metricsExport)
+        return {QString(), metricsExport.error().toString()};
     RunObservations seen;
     ObservedRecords records(*s.records, seen);
     std::vector<std::unique_ptr<ObservedPortProvider>> observed;
@@ -165,16 +171,18 @@ std::pair<QString, QString> RunController::runEngine(const db::Order& order,
         !audited)
         return {QString(), audited.error().toString()};
     ProgressThrottle throttle;
-    provisioning::ProductionRun run(s.plan, *s.services, records, providers, options,
-                                    [this, &seen, &throttle](const provisioning::JobEvent& e) {
-                                        if (e.kind == provisioning::JobEventKind::FlashProgress &&
-                                            !throttle.worthShowing(e.port, e.fraction))
-                                            return;
-                                        provisioning::DeviceResult r;
-                                        if (e.kind == provisioning::JobEventKind::Finished)
-                                            r = resultOf(e, seen.take(e.port));
-                                        post([this, e, r] { onEvent(e, r); });
-                                    });
+    provisioning::ProductionRun run(
+        s.plan, *s.services, records, providers, options,
+        [this, &seen, &throttle, &lineMetrics](const provisioning::JobEvent& e) {
+            lineMetrics.onEvent(e);
+            if (e.kind == provisioning::JobEventKind::FlashProgress &&
+                !throttle.worthShowing(e.port, e.fraction))
+                return;
+            provisioning::DeviceResult r;
+            if (e.kind == provisioning::JobEventKind::Finished)
+                r = resultOf(e, seen.take(e.port));
+            post([this, e, r] { onEvent(e, r); });
+        });
     {
         std::lock_guard lock(m_runMutex);
         m_run = &run;
