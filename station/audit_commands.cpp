@@ -5,6 +5,7 @@
 #include "db/audit_log.h"
 #include "db/database.h"
 #include "hsm/x509_sign.h"
+#include "station/audit_chain.h"
 #include "station/audit_verify_report.h"
 #include "station/cli.h"
 #include "station/command_util.h"
@@ -70,23 +71,6 @@ QString shellQuoted(const QString& path) {
                    QString(path).replace(QLatin1Char('\''), QLatin1String("'\\''")) +
                    QLatin1Char('\'');
     return path;
-}
-
-// The audit certificate from the HSM, then the device root that issued it when this station
-// has a copy: the auditor's tools then find the whole chain in the signature.
-Result<QByteArray> auditChainPem(hsm::Pkcs11Hsm& hsm, const hsm::KeyUri& auditKey,
-                                 const QString& rootPath) {
-    hsm::KeyUri certUri = auditKey;
-    certUri.type = QStringLiteral("cert");
-    KL_TRY_ASSIGN(const QByteArray der,
-                  hsm.certificate(certUri).context(QStringLiteral("audit certificate")));
-    QByteArray chain = hsm::toPem(der, "CERTIFICATE");
-    if (QFileInfo::exists(rootPath)) {
-        KL_TRY_ASSIGN(const QByteArray root,
-                      readArgumentFile(rootPath, QStringLiteral("root certificate"), 64 * 1024));
-        chain += root;
-    }
-    return chain;
 }
 
 int runExport(Cli& cli, const ExportArgs& a) {

@@ -168,13 +168,7 @@ int run(Cli& cli, const RunArgs& a) {
         cli.out << "registrations pending: " << pending
                 << (backend ? QString() : QStringLiteral(" (no [backend] url: not sent)"))
                 << Qt::endl;
-    if (auto audited = records.audit(
-            QStringLiteral("run.finished"),
-            QJsonObject{{QStringLiteral("passed"), summary->passed},
-                        {QStringLiteral("failed"), summary->failed},
-                        {QStringLiteral("alreadyProvisioned"), summary->alreadyProvisioned},
-                        {QStringLiteral("stopReason"), summary->stopReason}});
-        !audited)
+    if (auto audited = recordRunFinished(records, *summary); !audited)
         return failWith(cli, audited.error());
     return summary->failed > 0 ? 1 : 0;
 }

@@ -2,6 +2,8 @@
 
 #include "station/order_check.h"
 
+#include <QJsonObject>
+
 namespace keyline::station {
 namespace {
 
@@ -41,6 +43,16 @@ Result<std::unique_ptr<RunSetup>> prepareRun(const StationContext& context, cons
     s->services = std::make_unique<provisioning::StationServices>(
         provisioning::StationServices{*s->chips, *engineHsm, *s->ca, config.imageKey, kcv});
     return s;
+}
+
+Result<void> recordRunFinished(provisioning::DbRecords& records,
+                               const provisioning::RunSummary& summary) {
+    return records.audit(
+        QStringLiteral("run.finished"),
+        QJsonObject{{QStringLiteral("passed"), summary.passed},
+                    {QStringLiteral("failed"), summary.failed},
+                    {QStringLiteral("alreadyProvisioned"), summary.alreadyProvisioned},
+                    {QStringLiteral("stopReason"), summary.stopReason}});
 }
 
 } // namespace keyline::station

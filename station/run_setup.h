@@ -10,6 +10,7 @@
 #include "metrics/line_metrics.h"
 #include "provisioning/db_records.h"
 #include "provisioning/device_job.h"
+#include "provisioning/production_run.h"
 #include "provisioning/record_writer.h"
 #include "station/station_context.h"
 
@@ -39,5 +40,9 @@ struct RunSetup {
 Result<std::unique_ptr<RunSetup>> prepareRun(const StationContext& context, const db::Order& order,
                                              const QString& operatorName,
                                              metrics::LineMetrics* metrics = nullptr);
+
+// The "run.finished" audit entry, the same whether `keyline run` or the GUI ran the order.
+Result<void> recordRunFinished(provisioning::DbRecords& records,
+                               const provisioning::RunSummary& summary);
 
 } // namespace keyline::station

@@ -204,13 +204,7 @@ std::pair<QString, QString> RunController::runEngine(const db::Order& order,
         return {QString(), summary.error().toString()};
     // As `keyline run` does; a failure to record the end is shown, the run is over anyway.
     QString error;
-    if (auto audited = s.records->audit(
-            QStringLiteral("run.finished"),
-            QJsonObject{{QStringLiteral("passed"), summary->passed},
-                        {QStringLiteral("failed"), summary->failed},
-                        {QStringLiteral("alreadyProvisioned"), summary->alreadyProvisioned},
-                        {QStringLiteral("stopReason"), summary->stopReason}});
-        !audited)
+    if (auto audited = station::recordRunFinished(*s.records, *summary); !audited)
         error = audited.error().toString();
     return {summary->stopReason, error};
 }

@@ -5,6 +5,7 @@
 #include "db/outbox_repository.h"
 #include "flashing/flash_writer.h"
 #include "hsm/x509_sign.h"
+#include "station/audit_chain.h"
 #include "station/command_util.h"
 #include "station/operator_auth.h"
 #include "station/order_check.h"
@@ -19,24 +20,6 @@ namespace {
 
 Result<void> mayAdminister(const db::OperatorAccount& who, const QString& action) {
     return station::requireRole(who, {db::Role::Supervisor, db::Role::Engineer}, action);
-}
-
-// As in `keyline audit export`: the audit certificate, then the device root that issued it, so
-// the auditor's tools find the whole chain in the signature.
-Result<QByteArray> auditChainPem(hsm::Pkcs11Hsm& hsm, const hsm::KeyUri& auditKey,
-                                 const QString& rootPath) {
-    hsm::KeyUri certUri = auditKey;
-    certUri.type = QStringLiteral("cert");
-    KL_TRY_ASSIGN(const QByteArray der,
-                  hsm.certificate(certUri).context(QStringLiteral("audit certificate")));
-    QByteArray chain = hsm::toPem(der, "CERTIFICATE");
-    if (QFileInfo::exists(rootPath)) {
-        KL_TRY_ASSIGN(
-            const QByteArray root,
-            station::readArgumentFile(rootPath, QStringLiteral("root certificate"), 64 * 1024));
-        chain += root;
-    }
-    return chain;
 }
 
 } // namespace
@@ -157,7 +140,8 @@ Result<AuditExportResult> exportOrderAudit(const station::StationContext& contex
     KL_TRY_ASSIGN(auto hsm, context.openHsm());
     const QString rootPath =
         QDir(context.exportDir()).filePath(QStringLiteral("device-root-ca.pem"));
-    KL_TRY_ASSIGN(const QByteArray chainPem, auditChainPem(*hsm, config.auditKey, rootPath));
+    KL_TRY_ASSIGN(const QByteArray chainPem,
+                  station::auditChainPem(*hsm, config.auditKey, rootPath));
     KL_TRY_ASSIGN(std::shared_ptr<Signer> signer, hsm->signer(config.auditKey));
     KL_TRY_ASSIGN(
         const db::AuditExportFiles files,
