@@ -46,6 +46,14 @@ int exitCodeFor(ErrorCode code) {
     }
 }
 
+QString printableText(const QString& text, int maxLength) {
+    QString s = text.left(maxLength);
+    for (QChar& c : s)
+        if (c.unicode() < 0x20 || c.unicode() == 0x7f || c == QChar(0x2028) || c == QChar(0x2029))
+            c = QLatin1Char('?');
+    return s;
+}
+
 QString Error::toString() const {
     if (m_context.isEmpty())
         return m_message;

@@ -24,6 +24,11 @@ enum class ErrorCode {
 
 QString errorCodeName(ErrorCode code);
 
+// Text from outside (a back-end's message, a field of a file) quoted in an error message: at
+// most `maxLength` characters, control and line-separator characters as '?', so that it can
+// never break the one-line rule of messages or forge a log line.
+QString printableText(const QString& text, int maxLength);
+
 // Process exit code for an error, per DESIGN.md: 1 job failed, 2 bad usage/input, 3 environment.
 int exitCodeFor(ErrorCode code);
 

@@ -22,6 +22,8 @@ enum class KeyAlgorithm : quint8 { EcdsaP256 = 1, EcdhP256 = 2 };
 
 QString environmentName(Environment e); // "dev", "prod"
 Result<Environment> parseEnvironment(const QString& text);
+// The customer ID rule of keystores, packages and orders: 1-64 of A-Z a-z 0-9 . _ -
+bool isValidCustomerId(const QString& id);
 QString purposeName(KeyPurpose p); // "application-signing", ...
 Result<KeyPurpose> parsePurpose(const QString& text);
 QString algorithmName(KeyAlgorithm a); // "ecdsa-p256", "ecdh-p256"

@@ -229,4 +229,9 @@ QByteArray keyIdOf(const QByteArray& key) {
 }
 
 } // namespace pkg
+
+bool isValidCustomerId(const QString& id) {
+    return pkg::validCustomerId(id.toUtf8());
+}
+
 } // namespace keyline::firmware

@@ -13,7 +13,7 @@ Result<QByteArray> readArgumentFile(const QString& path, const QString& what, qi
                      QStringLiteral("%1 file %2 does not exist or is not a file").arg(what, path));
     if (info.size() > maxBytes)
         return Error(ErrorCode::InvalidArgument,
-                     QStringLiteral("%1 file %2 is %3 bytes, more than the %4 a %1 can be")
+                     QStringLiteral("%1 file %2 is %3 bytes, more than the %4 bytes it can be")
                          .arg(what, path)
                          .arg(info.size())
                          .arg(maxBytes));

@@ -1,24 +1,22 @@
-// `keyline order create|list|show|close`: production orders. Creating an order checks that its
-// keystore and package belong to its customer and environment (station/order_check.*) and pins
-// copies of both under <data_dir>/orders/<id>, so a run flashes exactly what was checked.
+// `keyline order create|import|list|show|close`: production orders. Creating an order checks
+// that its keystore and package belong to its customer and environment (station/order_check.*)
+// and pins copies of both under <data_dir>/orders/<id>, so a run flashes exactly what was
+// checked; an import does the same for every order of an ERP's order file (station/order_file.*).
 #include "db/audit_log.h"
-#include "db/certificate_ledger.h"
-#include "db/device_repository.h"
 #include "flashing/flash_writer.h"
 #include "station/cli.h"
 #include "station/command_util.h"
-#include "station/operator_auth.h"
-#include "station/order_check.h"
+#include "station/order_create.h"
 #include "station/order_report.h"
 
 #include <QDateTime>
-#include <QDir>
+#include <QFileInfo>
 #include <QJsonObject>
 
 namespace keyline::station {
 namespace {
 
-const char* kOrderHelp = R"(Usage: keyline order <create|list|show|close> [options]
+const char* kOrderHelp = R"(Usage: keyline order <create|import|list|show|close> [options]
 
   create --customer C --env dev|prod --quantity N --package P --keystore K [--id ID]
          [--operator NAME]
@@ -27,6 +25,14 @@ const char* kOrderHelp = R"(Usage: keyline order <create|list|show|close> [optio
         (its OS tag in the HSM); development and production never mix: a production order
         refuses a development keystore, the development CA or a package signed with a
         development key. The station keeps its own copies of both files.
+  import FILE [--dry-run] [--operator NAME]
+        create every order of an order file from the ERP (JSON, docs/order-file.md):
+          {"format": "keyline-order/1", "orders": [{"id": "PO-1001", "customer": "acme-42",
+           "env": "dev", "quantity": 24, "package": "acme-42.klpk", "keystore": "acme-42.ks"}]}
+        package and keystore paths are relative to the file's folder. Each order gets the
+        checks of create; all or nothing: one bad order and none is created, the error names
+        it (position and ID) and the field. At most 1 MiB, 1000 orders, quantity 1-99999 each;
+        unknown fields and repeated IDs are refused. --dry-run checks and creates nothing.
   list [--json]          every order with its counts
   show ID [--json]       one order and each of its devices (ID, chip, state, reason)
   close ID [--operator NAME]
@@ -43,6 +49,7 @@ Options:
   --operator NAME   who does it (PIN from $KEYLINE_OPERATOR_PIN or a prompt); default the
                     [station] service_account. create and close need a supervisor or engineer
   --json            stable JSON (docs/operator-guide.md)
+  --dry-run         import: check every order, create none
 
 Exit codes: 0 done, 1 refused (environment mix, role, closed order), 2 bad usage or a file that
 does not verify, 3 HSM or database not ready.
@@ -50,28 +57,10 @@ does not verify, 3 HSM or database not ready.
 Examples:
   keyline order create --customer acme-42 --env dev --quantity 24 \
       --package acme-42.klpk --keystore acme-42.ks --id PO-1001 --operator alice
+  keyline order import /srv/erp/orders-2026-11-21.json --dry-run
   keyline order show PO-1001
   keyline order close PO-1001 --operator alice
 )";
-
-// The station as a supervisor or engineer sees it: configuration, database and who they are.
-struct AdminSession {
-    StationConfig config;
-    std::unique_ptr<StationContext> context;
-    std::unique_ptr<db::Database> db;
-    db::OperatorAccount who;
-};
-
-Result<AdminSession> openAdminSession(Cli& cli, const QString& operatorName,
-                                      const QString& action) {
-    AdminSession s;
-    KL_TRY_ASSIGN(s.config, loadConfig(cli.configPath));
-    s.context = std::make_unique<StationContext>(s.config);
-    KL_TRY_ASSIGN(s.db, s.context->openDatabase());
-    KL_TRY_ASSIGN(s.who, authenticateOperator(*s.context, *s.db, operatorName));
-    KL_TRY(requireRole(s.who, {db::Role::Supervisor, db::Role::Engineer}, action));
-    return s;
-}
 
 struct CreateArgs {
     QString customer, env, quantity, package, keystore, id, operatorName;
@@ -82,96 +71,42 @@ int runCreate(Cli& cli, const CreateArgs& a) {
         a.keystore.isEmpty())
         return cli.fail(2, QStringLiteral("order create needs --customer, --env, --quantity, "
                                           "--package and --keystore (keyline order --help)"));
+    OrderSpec spec;
     bool ok = false;
-    const int quantity = a.quantity.toInt(&ok);
-    if (!ok || quantity < 1 || quantity > 99999)
-        return cli.fail(2, QStringLiteral("--quantity must be a whole number from 1 to 99999, "
-                                          "not '%1'")
+    spec.quantity = a.quantity.toInt(&ok);
+    if (!ok)
+        return cli.fail(2, QStringLiteral("--quantity must be a whole number from 1 to %1, "
+                                          "not '%2'")
+                               .arg(kMaxOrderQuantity)
                                .arg(a.quantity.left(16)));
     auto env = firmware::parseEnvironment(a.env);
     if (!env)
         return failWith(cli, env.error());
-    const QString id =
-        a.id.isEmpty()
-            ? QDateTime::currentDateTimeUtc().toString(QStringLiteral("'O'yyyyMMdd-hhmmss"))
-            : a.id;
-    if (!db::isValidOrderId(id))
-        return cli.fail(2, QStringLiteral("--id must be 1-32 of A-Z a-z 0-9 . _ - starting with "
-                                          "a letter or digit, not '%1'")
-                               .arg(id.left(40)));
-    OrderMaterial material;
-    material.customerId = a.customer;
-    material.environment = *env;
-    auto keystore = readArgumentFile(a.keystore, QStringLiteral("keystore"), 64 * 1024);
-    if (!keystore)
-        return failWith(cli, keystore.error());
-    material.keystore = *keystore;
-    auto package =
-        readArgumentFile(a.package, QStringLiteral("package"), firmware::kMaxPackageBytes);
-    if (!package)
-        return failWith(cli, package.error());
-    material.package = *package;
+    spec.environment = *env;
+    spec.customerId = a.customer;
+    spec.id = a.id.isEmpty()
+                  ? QDateTime::currentDateTimeUtc().toString(QStringLiteral("'O'yyyyMMdd-hhmmss"))
+                  : a.id;
+    spec.packagePath = a.package;
+    spec.keystorePath = a.keystore;
+    if (auto problem = checkOrderFields(spec))
+        return cli.fail(2, QStringLiteral("--%1 %2").arg(problem->field, problem->problem));
+    return createOrders(cli, {spec}, a.operatorName, OrderSource{});
+}
 
-    auto session = openAdminSession(cli, a.operatorName, QStringLiteral("creating an order"));
-    if (!session)
-        return failWith(cli, session.error());
-    StationContext& context = *session->context;
-    std::unique_ptr<db::Database>* db = &session->db;
-    const db::OperatorAccount* who = &session->who;
-    const StationConfig* config = &session->config;
-    if (auto existing = db::OrderRepository(**db).find(id); existing)
-        return failWith(
-            cli, Error(ErrorCode::Refused,
-                       QStringLiteral("order %1 exists already (keyline order show %1)").arg(id)));
-    {
-        auto hsm = context.openHsm();
-        if (!hsm)
-            return failWith(cli, hsm.error());
-        if (auto checked = checkOrderMaterial(context, **hsm, material); !checked)
-            return failWith(cli, checked.error());
-    }
-
-    // The order's own copies first: an order row never points at files that are not there.
-    const QString packagePath = orderPackagePath(context, id);
-    if (!QDir().mkpath(context.orderDir(id)))
-        return failWith(cli, Error(ErrorCode::Io,
-                                   QStringLiteral("cannot create %1").arg(context.orderDir(id))));
-    if (auto written = writeOutputFile(orderKeystorePath(context, id), material.keystore); !written)
-        return failWith(cli, written.error());
-    if (auto written = writeOutputFile(packagePath, material.package); !written)
-        return failWith(cli, written.error());
-
-    db::NewOrder order;
-    order.id = id;
-    order.customerId = a.customer;
-    order.environment = *env == firmware::Environment::Production ? db::Environment::Production
-                                                                  : db::Environment::Development;
-    order.quantity = quantity;
-    order.packagePath = packagePath;
-    order.packageSha256 = QString::fromLatin1(flashing::sha256(material.package).toHex());
-    order.keystoreSha256 = QString::fromLatin1(flashing::sha256(material.keystore).toHex());
-    order.createdBy = who->name;
-    auto created = [&]() -> Result<db::Order> {
-        KL_TRY_ASSIGN(db::Transaction tx, (*db)->begin());
-        KL_TRY_ASSIGN(db::Order o, db::OrderRepository(**db).create(order));
-        KL_TRY(db::AuditLog(**db, config->stationName)
-                   .append({who->name, id, QStringLiteral("order.created"),
-                            QJsonObject{{QStringLiteral("customerId"), o.customerId},
-                                        {QStringLiteral("environment"), a.env},
-                                        {QStringLiteral("quantity"), o.quantity},
-                                        {QStringLiteral("packageSha256"), o.packageSha256},
-                                        {QStringLiteral("keystoreSha256"), o.keystoreSha256}}}));
-        KL_TRY(tx.commit());
-        return o;
-    }();
-    if (!created)
-        return failWith(cli, created.error());
-    cli.out << "order " << id << " created: customer " << a.customer << ", " << a.env << ", "
-            << quantity << " devices\n"
-            << "  package  " << order.packageSha256 << "\n"
-            << "  keystore " << order.keystoreSha256 << "\n"
-            << "run it with: keyline run --order " << id << '\n';
-    return 0;
+int runImport(Cli& cli, const QString& file, bool dryRun, const QString& operatorName) {
+    // The size is checked before the file is read: a huge file costs a stat, not memory.
+    auto bytes = readArgumentFile(file, QStringLiteral("order"), kMaxOrderFileBytes);
+    if (!bytes)
+        return failWith(cli, bytes.error());
+    auto orders = parseOrderFile(*bytes, QFileInfo(file).absolutePath());
+    if (!orders)
+        return failWith(cli, orders.error().withContext(file));
+    OrderSource source;
+    source.orderFile = file;
+    source.orderFileSha256 = QString::fromLatin1(flashing::sha256(*bytes).toHex());
+    source.dryRun = dryRun;
+    return createOrders(cli, *orders, operatorName, source);
 }
 
 int runClose(Cli& cli, const QString& id, const QString& operatorName) {
@@ -227,9 +162,11 @@ int runOrderCommand(Cli& cli, const QStringList& args) {
     const QCommandLineOption customer = opt("customer", "C"), env = opt("env", "E"),
                              quantity = opt("quantity", "N"), package = opt("package", "P"),
                              keystore = opt("keystore", "K"), id = opt("id", "ID"),
-                             operatorName = opt("operator", "NAME"), json(QStringLiteral("json"));
+                             operatorName = opt("operator", "NAME"), json(QStringLiteral("json")),
+                             dryRun(QStringLiteral("dry-run"));
     if (auto done = parseCommandGroup(
-            cli, parser, {customer, env, quantity, package, keystore, id, operatorName, json}, args,
+            cli, parser,
+            {customer, env, quantity, package, keystore, id, operatorName, json, dryRun}, args,
             QStringLiteral("order"), kOrderHelp))
         return *done;
     const QStringList pos = parser.positionalArguments();
@@ -247,6 +184,15 @@ int runOrderCommand(Cli& cli, const QStringList& args) {
         return runCreate(cli, {parser.value(customer), parser.value(env), parser.value(quantity),
                                parser.value(package), parser.value(keystore), parser.value(id),
                                parser.value(operatorName)});
+    }
+    if (sub == QLatin1String("import")) {
+        if (pos.size() != 2)
+            return cli.fail(2, QStringLiteral("order import needs one order file"));
+        if (int bad = rejectForeignOptions(cli, parser, sub,
+                                           {QStringLiteral("dry-run"), QStringLiteral("operator")},
+                                           QStringLiteral("keyline order")))
+            return bad;
+        return runImport(cli, pos.at(1), parser.isSet(dryRun), parser.value(operatorName));
     }
     if (sub == QLatin1String("list") || sub == QLatin1String("show")) {
         const bool show = sub == QLatin1String("show");
