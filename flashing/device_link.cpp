@@ -74,6 +74,7 @@ Result<protocol::Frame> DeviceLink::readFrame(Deadline deadline) {
                                              std::max<qsizetype>(m_decoder.missing(), 4096));
         KL_TRY_ASSIGN(qsizetype got, m_transport->read(m_readBuffer.data(), want, deadline));
         m_decoder.feed(m_readBuffer.constData(), static_cast<int>(got));
+        m_peakBuffered = std::max(m_peakBuffered, m_decoder.pending());
     }
 }
 

@@ -14,6 +14,11 @@ namespace keyline::flashing {
 // to keep the link busy.
 class DeviceLink {
 public:
+    // The most input the link ever holds: one frame being reassembled plus the rest of the
+    // last read (reads ask for what completes the frame, at least 4 KiB). A device that sends
+    // more than it was asked for cannot make the station buffer more than this.
+    static constexpr qsizetype kMaxBufferedInput = protocol::kMaxFrameSize + 4096;
+
     explicit DeviceLink(std::unique_ptr<Transport> transport);
 
     const PortInfo& port() const { return m_transport->port(); }
@@ -35,6 +40,8 @@ public:
     // After a protocol violation or a timeout the stream may be out of step: every later call
     // fails until the caller opens a new link.
     bool broken() const { return m_broken.has_value(); }
+    // The most received input this link held at once (at most kMaxBufferedInput).
+    qsizetype peakBufferedBytes() const { return m_peakBuffered; }
     void close();
 
 private:
@@ -47,6 +54,7 @@ private:
     QByteArray m_sendBuffer;
     QByteArray m_readBuffer;
     std::optional<Error> m_broken;
+    qsizetype m_peakBuffered = 0;
 };
 
 } // namespace keyline::flashing

@@ -77,7 +77,7 @@ qsizetype DeviceSession::acceptedBytes(qsizetype size, bool& dropAfterInput) {
 
 PortSession::Output DeviceSession::feed(const char* data, qsizetype size) {
     if (m_dropped || size <= 0)
-        return Output{{}, m_dropped};
+        return Output{{}, m_dropped, {}};
     bool dropAfterInput = false;
     const qsizetype accepted = acceptedBytes(size, dropAfterInput);
     m_pacer.arrived(accepted);
@@ -95,7 +95,7 @@ char* DeviceSession::receiveBuffer(qsizetype& size) {
 PortSession::Output DeviceSession::received(qsizetype size) {
     if (m_dropped || size <= 0) {
         m_decoder.commitWrite(0);
-        return Output{{}, m_dropped};
+        return Output{{}, m_dropped, {}};
     }
     bool dropAfterInput = false;
     const qsizetype accepted = acceptedBytes(size, dropAfterInput);
@@ -127,6 +127,8 @@ PortSession::Output DeviceSession::process(bool dropAfterInput) {
     }
     if (dropAfterInput)
         out.disconnect = true;
+    if (m_faults.flood && !out.bytes.isEmpty() && !out.disconnect)
+        out.repeatForever = out.bytes; // a stuck transmitter: the answer, again and again
     m_pacer.chargeLink(out.bytes.size());
     m_pacer.settle();
     m_dropped = out.disconnect;

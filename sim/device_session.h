@@ -17,6 +17,7 @@ struct LinkFaults {
     std::optional<protocol::Command> disconnectAt;
     std::optional<int> corruptChunk;
     bool garbage = false;
+    bool flood = false;
 };
 
 // One connection to a device: reassembles request frames, applies the link faults, lets the

@@ -38,6 +38,7 @@ Faults (--fault PORT:KIND[=ARG], PORT a number or *, repeatable):
   otp-burned-other          OTP burned with another key at manufacture
   rng-repeat                device-key-generate returns the same key on all such devices
   garbage                   every request is answered with random bytes
+  flood                     the first request's answer is sent again without end (sockets)
 
 Examples:
   keyline-wearable-sim --ports 4 --state-dir ~/sim-devices

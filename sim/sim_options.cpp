@@ -23,6 +23,7 @@ constexpr std::array kFaults{
     FaultEntry{FaultKind::OtpBurnedOther, "otp-burned-other", ArgumentKind::None},
     FaultEntry{FaultKind::RngRepeat, "rng-repeat", ArgumentKind::None},
     FaultEntry{FaultKind::Garbage, "garbage", ArgumentKind::None},
+    FaultEntry{FaultKind::Flood, "flood", ArgumentKind::None},
 };
 
 Error badSpec(const QString& text, const QString& why) {

@@ -92,6 +92,8 @@ struct Simulator::Impl {
                 link.corruptChunk = f.argument.toInt();
             else if (f.kind == FaultKind::Garbage)
                 link.garbage = true;
+            else if (f.kind == FaultKind::Flood)
+                link.flood = true;
         }
         return link;
     }

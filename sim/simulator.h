@@ -41,6 +41,7 @@ enum class FaultKind {
     OtpBurnedOther,       // OTP already burned with another key at manufacture
     RngRepeat,            // device key generation returns the same key on every such device
     Garbage,              // answers every request with random bytes
+    Flood,                // answers the first request, then repeats that answer without end
 };
 
 struct FaultSpec {
@@ -86,6 +87,9 @@ public:
     struct Output {
         QByteArray bytes;        // to send to the station, in order
         bool disconnect = false; // the link drops after sending `bytes` (fault or reset)
+        // The flood fault: sent again and again after `bytes` until the station closes the
+        // link (socket transport only; written as the socket takes it, never buffered).
+        QByteArray repeatForever;
     };
     virtual Output feed(const char* data, qsizetype size) = 0;
 

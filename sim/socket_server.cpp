@@ -230,6 +230,12 @@ void SocketServer::serveConnection(int port, int fd) {
             break; // the station closed the link
         if (!writeAll(fd, out.bytes.constData(), out.bytes.size()) || out.disconnect)
             break;
+        if (!out.repeatForever.isEmpty()) {
+            while (!m_stopping &&
+                   writeAll(fd, out.repeatForever.constData(), out.repeatForever.size())) {
+            }
+            break;
+        }
     }
     ::close(fd);
     session.reset(); // the device sees the link drop; a locked device may be swapped now

@@ -19,6 +19,11 @@ TEST_CASE("fault specs that parse", "[device][fault-spec]") {
     CHECK(b->kind == FaultKind::Garbage);
     CHECK(b->argument.isEmpty());
 
+    auto flood = parseFaultSpec(QStringLiteral("2:flood"));
+    REQUIRE(flood.ok());
+    CHECK(flood->kind == FaultKind::Flood);
+    CHECK(keyline::sim::faultSpecText(*flood) == QStringLiteral("2:flood"));
+
     auto c = parseFaultSpec(QStringLiteral("12:disconnect-after-bytes=4096"));
     REQUIRE(c.ok());
     CHECK(c->kind == FaultKind::DisconnectAfterBytes);

@@ -7,6 +7,7 @@
 #include <QElapsedTimer>
 #include <QFileInfo>
 #include <QTemporaryDir>
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <thread>
 
@@ -117,4 +118,49 @@ TEST_CASE("realistic timing makes the device take its time", "[device][socket][t
     timer.start();
     REQUIRE(client->challenge(QByteArray(16, 'n')).ok());
     CHECK(timer.elapsed() >= 75);
+}
+
+TEST_CASE("a flooding device is a protocol violation and the station's input stays bounded",
+          "[device][socket][fault][bounds]") {
+    keyline::sim::SimOptions options =
+        keyline::devicetest::suiteOptions({QStringLiteral("2:flood")});
+    options.ports = 4;
+    LinkFixture f(options);
+    // The other ports work while port 2 floods.
+    std::vector<std::thread> others;
+    std::atomic<int> othersDone{0};
+    for (int port : {1, 3, 4})
+        others.emplace_back([&f, &othersDone, port] {
+            auto client = f.connect(port);
+            for (int i = 0; client && i < 20; ++i)
+                if (!client->identify().ok() || !client->challenge(QByteArray(16, 'n')).ok())
+                    return;
+            othersDone += client ? 1 : 0;
+        });
+
+    auto flooded = f.connect(2);
+    REQUIRE(flooded);
+    REQUIRE(flooded->identify().ok()); // answered, then the same answer without end
+    // Let the flood fill every buffer between the two sides.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    QElapsedTimer timer;
+    timer.start();
+    auto challenged = flooded->challenge(QByteArray(16, 'n'));
+    REQUIRE_FALSE(challenged.ok());
+    INFO(challenged.error().toString().toStdString());
+    CHECK(challenged.error().code() == keyline::ErrorCode::ProtocolViolation);
+    CHECK(challenged.error().message().contains(QStringLiteral("expected the answer to")));
+    CHECK(timer.elapsed() < flooded->timeouts().command.count());
+    CHECK(flooded->link().broken());
+    CHECK(flooded->link().peakBufferedBytes() > 0);
+    CHECK(flooded->link().peakBufferedBytes() <= keyline::flashing::DeviceLink::kMaxBufferedInput);
+    flooded.reset();
+
+    for (std::thread& t : others)
+        t.join();
+    CHECK(othersDone == 3);
+    // Closing the link ended the flood: the port serves the next connection.
+    auto again = f.connect(2);
+    REQUIRE(again);
+    CHECK(again->identify().ok());
 }

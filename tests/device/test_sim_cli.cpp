@@ -60,9 +60,9 @@ TEST_CASE("the help text teaches every fault and flag", "[device][cli]") {
     const QByteArray help = p.readAllStandardOutput();
     for (const char* word :
          {"disconnect-after-bytes", "disconnect-at", "corrupt-chunk", "brownout-at-commit",
-          "counterfeit", "otp-burned-other", "rng-repeat", "garbage", "--timing", "--usb-rate",
-          "--flash-rate", "--otp-burn-ms", "--keygen-ms", "--devices-per-port", "--state-dir",
-          "--vendor-key", "no vendor key installed"})
+          "counterfeit", "otp-burned-other", "rng-repeat", "garbage", "flood", "--timing",
+          "--usb-rate", "--flash-rate", "--otp-burn-ms", "--keygen-ms", "--devices-per-port",
+          "--state-dir", "--vendor-key", "no vendor key installed"})
         CHECK(help.contains(word));
 }
 

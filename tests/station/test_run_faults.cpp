@@ -14,7 +14,7 @@ using keyline::test::SimProcess;
 TEST_CASE("each simulator fault ends as PASS or a named failure in the run report",
           "[station][run][faults]") {
     LineFixture f;
-    const int ports = 9;
+    const int ports = 10;
     test::makeOrder(f, QStringLiteral("PO-FAULT"), ports);
     const QStringList faults{
         QStringLiteral("1:disconnect-after-bytes=2000000"),
@@ -26,6 +26,7 @@ TEST_CASE("each simulator fault ends as PASS or a named failure in the run repor
         QStringLiteral("7:rng-repeat"),
         QStringLiteral("8:rng-repeat"),
         QStringLiteral("9:garbage"),
+        QStringLiteral("10:flood"),
     };
     QStringList args;
     for (const QString& spec : faults)
@@ -54,7 +55,7 @@ TEST_CASE("each simulator fault ends as PASS or a named failure in the run repor
         CHECK(d.value(QStringLiteral("step")).toString() == step);
         CHECK(d.value(QStringLiteral("reason")).toString().contains(reason, Qt::CaseInsensitive));
     };
-    for (int port = 1; port <= 9; ++port) {
+    for (int port = 1; port <= ports; ++port) {
         const QJsonObject d = result(port);
         INFO("port " << port);
         if (d.value(QStringLiteral("result")).toString() == QStringLiteral("FAIL"))
@@ -66,6 +67,15 @@ TEST_CASE("each simulator fault ends as PASS or a named failure in the run repor
     failedAt(6, QStringLiteral("otp-key"), QStringLiteral("another key"));
     CHECK(result(6).value(QStringLiteral("scrapped")).toBool());
     failedAt(9, QStringLiteral("chip-check"), QStringLiteral("frame"));
+    // A device that floods the link with answers nobody asked for: a named protocol violation,
+    // not a hang and not a station that reads (and keeps) all it is sent.
+    CHECK(result(10).value(QStringLiteral("result")).toString() == QStringLiteral("FAIL"));
+    CHECK(result(10).value(QStringLiteral("errorCode")).toString() ==
+          QStringLiteral("protocol-violation"));
+    CHECK(result(10)
+              .value(QStringLiteral("reason"))
+              .toString()
+              .contains(QStringLiteral("expected the answer to")));
     // Two devices with the same key: the second is refused before its certificate.
     const QJsonObject a = result(7), b = result(8);
     const bool firstPassed = a.value(QStringLiteral("result")).toString() == QStringLiteral("PASS");
