@@ -23,8 +23,11 @@ QString xdgDir(const char* variable, const QString& fallbackUnderHome) {
     return QDir::home().filePath(fallbackUnderHome);
 }
 
+// `key` and `why` may quote the file's own text (QSettings unescapes "\n" in values).
 Error badValue(const QString& file, const QString& key, const QString& why) {
-    return Error(ErrorCode::BadInput, QStringLiteral("%1: [%2] %3").arg(file, key, why));
+    return Error(
+        ErrorCode::BadInput,
+        QStringLiteral("%1: [%2] %3").arg(file, printableText(key, 80), printableText(why, 300)));
 }
 
 const QStringList& knownKeys() {
@@ -391,6 +394,14 @@ Result<StationConfig> loadConfig(const QString& explicitPath) {
                      QStringLiteral("configuration file %1 does not exist; create it or drop "
                                     "--config / KEYLINE_CONFIG to use the defaults")
                          .arg(path));
+    // QSettings reads a file whole: a huge one (a wrong --config) is refused before that.
+    if (const qint64 size = QFileInfo(path).size(); size > kMaxConfigBytes)
+        return Error(ErrorCode::BadInput,
+                     QStringLiteral("configuration file %1 is %2 bytes, more than the %3 a "
+                                    "keyline.conf can be; is it the right file?")
+                         .arg(path)
+                         .arg(size)
+                         .arg(kMaxConfigBytes));
     KL_TRY(applyFile(config, path));
     fillDerived(config);
     return config;

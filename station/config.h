@@ -60,6 +60,9 @@ struct StationConfig {
 // production PIN: production HSMs get theirs from [hsm] pin, $KEYLINE_HSM_PIN or a prompt.
 inline const QByteArray kDevTokenDefaultPin = QByteArrayLiteral("1234");
 
+// The largest keyline.conf the station reads (the documented keys fit in a few KiB).
+inline constexpr qint64 kMaxConfigBytes = 1024 * 1024;
+
 // Finds the configuration: `explicitPath`, else $KEYLINE_CONFIG, else
 // $XDG_CONFIG_HOME/keyline/keyline.conf, else /etc/keyline/keyline.conf, else defaults.
 // A file that is named explicitly must exist; any file found must parse and hold only known

@@ -243,6 +243,24 @@ TEST_CASE("config: bad files are refused with the key and the problem named",
     SECTION("database URL of another scheme") {
         refusedWith("[database]\nurl = mysql://db/keyline\n", "database/url");
     }
+    SECTION("a value whose escaped line break would split the message") {
+        refusedWith("[devices]\ntransports = \"sim\\nkeyline: forged line\"\n",
+                    "\"sim?keyline: forged line\" is not a transport");
+    }
+}
+
+TEST_CASE("config: a huge file is refused before it is read", "[config][malformed]") {
+    IsolatedEnvironment env;
+    // Sparse: 200 MiB that take no disk space, and would take 200 MiB of memory if read.
+    const QString path = env.home.filePath(QStringLiteral("huge.conf"));
+    QFile f(path);
+    REQUIRE(f.open(QIODevice::WriteOnly));
+    REQUIRE(f.resize(200LL * 1024 * 1024));
+    f.close();
+    auto c = loadConfig(path);
+    REQUIRE_FALSE(c.ok());
+    CHECK(c.error().code() == ErrorCode::BadInput);
+    CHECK(c.error().toString().contains(QStringLiteral("more than the 1048576")));
 }
 
 TEST_CASE("config: database url points the station at PostgreSQL", "[config]") {
