@@ -2,6 +2,7 @@
 
 #include "hsm/pkcs11_hsm.h"
 #include "hsm/tls_identity.h"
+#include "provisioning/registration_answer.h"
 
 #include <QFile>
 #include <QJsonDocument>
@@ -20,11 +21,10 @@ namespace keyline::provisioning {
 
 namespace {
 
-struct HttpAnswer {
-    int status = 0;
-    QByteArray body;
-    QString contentType;
-};
+bool isIdentifier(const QString& s) {
+    static const QRegularExpression re(QStringLiteral("^[A-Za-z0-9._-]{1,64}$"));
+    return re.match(s).hasMatch();
+}
 
 // What the reply callbacks share; lives as long as the reply.
 struct Exchange {
@@ -32,66 +32,6 @@ struct Exchange {
     bool oversized = false;
     bool timedOut = false;
 };
-
-bool isIdentifier(const QString& s) {
-    static const QRegularExpression re(QStringLiteral("^[A-Za-z0-9._-]{1,64}$"));
-    return re.match(s).hasMatch();
-}
-
-Result<QJsonObject> jsonObject(const HttpAnswer& a, const QString& what) {
-    if (!a.contentType.startsWith(QLatin1String("application/json")))
-        return Error(ErrorCode::BadInput,
-                     QStringLiteral("malformed answer to %1 (HTTP %2): Content-Type is '%3', not "
-                                    "application/json")
-                         .arg(what)
-                         .arg(a.status)
-                         .arg(a.contentType.left(60)),
-                     a.status);
-    if (a.body.isEmpty())
-        return Error(
-            ErrorCode::BadInput,
-            QStringLiteral("malformed answer to %1 (HTTP %2): empty body").arg(what).arg(a.status),
-            a.status);
-    QJsonParseError parse;
-    const QJsonDocument doc = QJsonDocument::fromJson(a.body, &parse);
-    if (parse.error != QJsonParseError::NoError)
-        return Error(ErrorCode::BadInput,
-                     QStringLiteral("malformed or truncated answer to %1 (HTTP %2): JSON %3 at "
-                                    "byte %4 of %5")
-                         .arg(what)
-                         .arg(a.status)
-                         .arg(parse.errorString())
-                         .arg(parse.offset)
-                         .arg(a.body.size()),
-                     a.status);
-    if (!doc.isObject())
-        return Error(ErrorCode::BadInput,
-                     QStringLiteral("malformed answer to %1 (HTTP %2): not a JSON object")
-                         .arg(what)
-                         .arg(a.status),
-                     a.status);
-    return doc.object();
-}
-
-// The API's error body: {"error", "message", "field"?} -> "HTTP 409 conflict: ... (field x)".
-Result<QString> refusalReason(const HttpAnswer& a, const QString& what) {
-    KL_TRY_ASSIGN(const QJsonObject o, jsonObject(a, what));
-    const QJsonValue error = o.value(QStringLiteral("error"));
-    if (!error.isString() || error.toString().isEmpty())
-        return Error(ErrorCode::BadInput,
-                     QStringLiteral("malformed answer to %1 (HTTP %2): no \"error\" string")
-                         .arg(what)
-                         .arg(a.status),
-                     a.status);
-    QString reason = QStringLiteral("HTTP %1 %2: %3")
-                         .arg(a.status)
-                         .arg(error.toString().left(64),
-                              o.value(QStringLiteral("message")).toString().left(300));
-    const QString field = o.value(QStringLiteral("field")).toString().left(64);
-    if (!field.isEmpty())
-        reason += QStringLiteral(" (field %1)").arg(field);
-    return reason;
-}
 
 } // namespace
 
@@ -299,48 +239,13 @@ Result<RegistrationOutcome> HttpsRegistrationClient::registerDevice(const QStrin
                   m_impl->exchange("POST",
                                    QStringLiteral("/v1/customers/%1/devices").arg(customerId),
                                    bodyJson));
-    if (a.status == 201 || a.status == 200) {
-        KL_TRY_ASSIGN(const QJsonObject o, jsonObject(a, what));
-        if (o.value(QStringLiteral("deviceId")).toString() != deviceId ||
-            !o.value(QStringLiteral("state")).isString())
-            return Error(ErrorCode::BadInput,
-                         QStringLiteral("malformed answer to %1 (HTTP %2): not the device's "
-                                        "record")
-                             .arg(what)
-                             .arg(a.status),
-                         a.status);
-        RegistrationOutcome done;
-        done.kind = a.status == 201 ? RegistrationOutcome::Kind::Registered
-                                    : RegistrationOutcome::Kind::AlreadyRegistered;
-        done.httpStatus = a.status;
-        return done;
-    }
-    if (a.status == 400 || a.status == 403 || a.status == 409 || a.status == 413 ||
-        a.status == 415) {
-        KL_TRY_ASSIGN(refused.reason, refusalReason(a, what));
-        refused.httpStatus = a.status;
-        return refused;
-    }
-    const QString reason = refusalReason(a, what).valueOr(QStringLiteral("HTTP %1").arg(a.status));
-    return Error(ErrorCode::EnvironmentNotReady,
-                 QStringLiteral("the back-end answered %1 to %2; will retry").arg(reason, what),
-                 a.status);
+    return registrationOutcome(a, deviceId, what);
 }
 
 Result<QJsonObject> HttpsRegistrationClient::whoami() {
     const QString what = QStringLiteral("GET /v1/whoami");
     KL_TRY_ASSIGN(const HttpAnswer a, m_impl->exchange("GET", QStringLiteral("/v1/whoami"), {}));
-    if (a.status != 200)
-        return Error(
-            ErrorCode::EnvironmentNotReady,
-            QStringLiteral("the back-end answered %1 to %2")
-                .arg(refusalReason(a, what).valueOr(QStringLiteral("HTTP %1").arg(a.status)), what),
-            a.status);
-    KL_TRY_ASSIGN(const QJsonObject o, jsonObject(a, what));
-    if (!o.value(QStringLiteral("role")).isString())
-        return Error(ErrorCode::BadInput,
-                     QStringLiteral("malformed answer to %1: no \"role\"").arg(what), a.status);
-    return o;
+    return whoamiAnswer(a, what);
 }
 
 Result<QJsonObject> HttpsRegistrationClient::listDevices(const QString& customer,
@@ -353,19 +258,7 @@ Result<QJsonObject> HttpsRegistrationClient::listDevices(const QString& customer
         path += QStringLiteral("?state=") + QString::fromLatin1(QUrl::toPercentEncoding(state));
     const QString what = QStringLiteral("GET ") + path;
     KL_TRY_ASSIGN(const HttpAnswer a, m_impl->exchange("GET", path, {}));
-    if (a.status != 200)
-        return Error(
-            a.status == 403 || a.status == 400 ? ErrorCode::Refused
-                                               : ErrorCode::EnvironmentNotReady,
-            QStringLiteral("the back-end answered %1 to %2")
-                .arg(refusalReason(a, what).valueOr(QStringLiteral("HTTP %1").arg(a.status)), what),
-            a.status);
-    KL_TRY_ASSIGN(const QJsonObject o, jsonObject(a, what));
-    if (!o.value(QStringLiteral("devices")).isArray())
-        return Error(ErrorCode::BadInput,
-                     QStringLiteral("malformed answer to %1: no \"devices\" list").arg(what),
-                     a.status);
-    return o;
+    return deviceListAnswer(a, what);
 }
 
 Result<std::unique_ptr<HttpsRegistrationClient>>

@@ -8,6 +8,7 @@
 #include "provisioning/registration_sync.h"
 #include "registry_fixture.h"
 
+#include <QElapsedTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QTcpServer>
@@ -321,4 +322,63 @@ TEST_CASE("malformed, truncated and oversized answers keep the entry with a clea
             CHECK(e.lastError.contains(QLatin1String(c.expected)));
         }
     }
+}
+
+TEST_CASE("a back-end that trickles or never ends its answer: bounded time and memory, entry kept",
+          "[registration][bounds]") {
+    TestPki pki;
+    const QByteArray headers = "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n";
+    const QByteArray record = "{\"deviceId\":\"dev-0001\",\"state\":\"created\"}";
+    const QByteArray chunk = "1000\r\n" + QByteArray(0x1000, 'x') + "\r\n";
+    const int timeoutMs = 2000;
+    FakeBackend::Behaviour b;
+    b.clientCa = pki.rootCa(); // mutual TLS, as the registry: only the answer misbehaves
+    const char* expected = "";
+    SECTION("headers, one byte a second") {
+        b.slowly = headers + "Content-Length: 41\r\n\r\n" + record;
+        b.everyMs = 1000;
+        expected = "/v1/customers/acme/devices within 2000 ms";
+    }
+    SECTION("a body, one byte every 100 ms") {
+        b.answer = headers + "Content-Length: 41\r\n\r\n";
+        b.slowly = record;
+        b.everyMs = 100;
+        expected = "body not complete after 2000 ms";
+    }
+    SECTION("a chunked body without end, as fast as it goes") {
+        b.answer = headers + "Transfer-Encoding: chunked\r\n\r\n";
+        b.forever = chunk;
+        b.everyMs = 1;
+        expected = "/v1/customers/acme/devices (HTTP 201): more than 65536 bytes";
+    }
+    SECTION("a chunked body without end, a chunk every 100 ms") {
+        b.answer = headers + "Transfer-Encoding: chunked\r\n\r\n";
+        b.forever = "1\r\nx\r\n";
+        b.everyMs = 100;
+        expected = "body not complete after 2000 ms";
+    }
+    FakeBackend fake(pki.cert(QStringLiteral("server")), pki.key(QStringLiteral("server")), b);
+    auto client = stationClient(pki, fake.url, QStringLiteral("station"), timeoutMs);
+    Outbox outbox;
+    outbox.enqueue(QStringLiteral("dev-0001"),
+                   pki.registration(QStringLiteral("dev1"), QStringLiteral("dev-0001"),
+                                    QStringLiteral("acme")));
+    RegistrationSync sync(*outbox.writer, *client);
+    QElapsedTimer timer;
+    timer.start();
+    auto report = sync.flushNow();
+    const qint64 elapsed = timer.elapsed();
+    REQUIRE(report.ok());
+    const db::OutboxEntry e = outbox.entry(QStringLiteral("dev-0001"));
+    INFO(e.lastError.toStdString());
+    // The whole exchange is bounded by the client's timeout, not by how long the back-end goes on.
+    CHECK(elapsed < timeoutMs + 1500);
+    CHECK(e.lastError.contains(QLatin1String(expected)));
+    // Nothing recorded is lost: the entry waits for a later sync.
+    CHECK(report->retrying == 1);
+    CHECK(report->pending == 1);
+    CHECK(e.state == db::OutboxState::Pending);
+    CHECK(e.attempts == 1);
+    // The client read at most its cap and then hung up: the endless back-end sent little more.
+    CHECK(fake.bytesSent() < 8 * 1024 * 1024);
 }
