@@ -67,8 +67,8 @@ Result<QString> refusalReason(const HttpAnswer& a, const QString& what) {
 Result<QJsonObject> objectWith(const HttpAnswer& a, const QString& what, const QString& key,
                                QJsonValue::Type type, std::initializer_list<int> refusedStatuses) {
     if (a.status != 200) {
-        const bool refused = std::find(refusedStatuses.begin(), refusedStatuses.end(),
-                                       a.status) != refusedStatuses.end();
+        const bool refused = std::find(refusedStatuses.begin(), refusedStatuses.end(), a.status) !=
+                             refusedStatuses.end();
         return Error(
             refused ? ErrorCode::Refused : ErrorCode::EnvironmentNotReady,
             QStringLiteral("the back-end answered %1 to %2")
@@ -77,12 +77,12 @@ Result<QJsonObject> objectWith(const HttpAnswer& a, const QString& what, const Q
     }
     KL_TRY_ASSIGN(const QJsonObject o, jsonObject(a, what));
     if (o.value(key).type() != type)
-        return Error(ErrorCode::BadInput,
-                     QStringLiteral("malformed answer to %1: no \"%2\" %3")
-                         .arg(what, key,
-                              type == QJsonValue::Array ? QStringLiteral("list")
-                                                        : QStringLiteral("string")),
-                     a.status);
+        return Error(
+            ErrorCode::BadInput,
+            QStringLiteral("malformed answer to %1: no \"%2\" %3")
+                .arg(what, key,
+                     type == QJsonValue::Array ? QStringLiteral("list") : QStringLiteral("string")),
+            a.status);
     return o;
 }
 

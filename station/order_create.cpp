@@ -39,8 +39,9 @@ struct PinnedFolders {
 Result<CheckedOrder> checkOrder(StationContext& context, hsm::Hsm& hsm, db::Database& db,
                                 const OrderSpec& spec, bool dryRun, PinnedFolders& folders) {
     if (auto existing = db::OrderRepository(db).find(spec.id); existing)
-        return Error(ErrorCode::Refused,
-                     QStringLiteral("order %1 exists already (keyline order show %1)").arg(spec.id));
+        return Error(
+            ErrorCode::Refused,
+            QStringLiteral("order %1 exists already (keyline order show %1)").arg(spec.id));
     OrderMaterial material;
     material.customerId = spec.customerId;
     material.environment = spec.environment;
@@ -85,12 +86,12 @@ Result<void> recordOrders(db::Database& db, const QString& stationName, const QS
         order.keystoreSha256 = c.keystoreSha256;
         order.createdBy = who;
         KL_TRY_ASSIGN(db::Order o, db::OrderRepository(db).create(order));
-        QJsonObject details{{QStringLiteral("customerId"), o.customerId},
-                            {QStringLiteral("environment"),
-                             firmware::environmentName(c.spec.environment)},
-                            {QStringLiteral("quantity"), o.quantity},
-                            {QStringLiteral("packageSha256"), o.packageSha256},
-                            {QStringLiteral("keystoreSha256"), o.keystoreSha256}};
+        QJsonObject details{
+            {QStringLiteral("customerId"), o.customerId},
+            {QStringLiteral("environment"), firmware::environmentName(c.spec.environment)},
+            {QStringLiteral("quantity"), o.quantity},
+            {QStringLiteral("packageSha256"), o.packageSha256},
+            {QStringLiteral("keystoreSha256"), o.keystoreSha256}};
         if (!source.orderFileSha256.isEmpty())
             details.insert(QStringLiteral("orderFileSha256"), source.orderFileSha256);
         KL_TRY(db::AuditLog(db, stationName)
@@ -116,9 +117,9 @@ Result<AdminSession> openAdminSession(Cli& cli, const QString& operatorName,
 int createOrders(Cli& cli, const QList<OrderSpec>& orders, const QString& operatorName,
                  const OrderSource& source) {
     const bool imported = !source.orderFile.isEmpty();
-    auto session = openAdminSession(
-        cli, operatorName,
-        imported ? QStringLiteral("importing orders") : QStringLiteral("creating an order"));
+    auto session = openAdminSession(cli, operatorName,
+                                    imported ? QStringLiteral("importing orders")
+                                             : QStringLiteral("creating an order"));
     if (!session)
         return failWith(cli, session.error());
     StationContext& context = *session->context;
@@ -145,13 +146,12 @@ int createOrders(Cli& cli, const QList<OrderSpec>& orders, const QString& operat
             cli.out << "order " << c.spec.id << " checked: customer " << c.spec.customerId << ", "
                     << firmware::environmentName(c.spec.environment) << ", " << c.spec.quantity
                     << " devices\n";
-        cli.out << "dry run: " << checked.size()
-                << (checked.size() == 1 ? " order" : " orders")
+        cli.out << "dry run: " << checked.size() << (checked.size() == 1 ? " order" : " orders")
                 << " would be created; nothing was created\n";
         return 0;
     }
-    if (auto recorded = recordOrders(*session->db, session->config.stationName,
-                                     session->who.name, checked, source);
+    if (auto recorded = recordOrders(*session->db, session->config.stationName, session->who.name,
+                                     checked, source);
         !recorded)
         return failWith(cli, recorded.error());
     folders.keep = true;

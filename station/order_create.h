@@ -23,8 +23,7 @@ struct AdminSession {
 };
 
 // Refused (exit 1) unless `operatorName` (or the service account) is a supervisor or engineer.
-Result<AdminSession> openAdminSession(Cli& cli, const QString& operatorName,
-                                      const QString& action);
+Result<AdminSession> openAdminSession(Cli& cli, const QString& operatorName, const QString& action);
 
 struct OrderSource {
     QString orderFile;       // empty: `order create`'s options

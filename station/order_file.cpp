@@ -14,9 +14,9 @@ namespace keyline::station {
 namespace {
 
 const QStringList& orderFields() {
-    static const QStringList fields{QStringLiteral("id"),       QStringLiteral("customer"),
-                                    QStringLiteral("env"),      QStringLiteral("quantity"),
-                                    QStringLiteral("package"),  QStringLiteral("keystore")};
+    static const QStringList fields{QStringLiteral("id"),      QStringLiteral("customer"),
+                                    QStringLiteral("env"),     QStringLiteral("quantity"),
+                                    QStringLiteral("package"), QStringLiteral("keystore")};
     return fields;
 }
 
@@ -53,8 +53,9 @@ Result<QString> pathField(const OrderAt& at, const QJsonObject& o, const QString
                           const QString& baseDir) {
     KL_TRY_ASSIGN(const QString path, stringField(at, o, field));
     if (path.isEmpty() || path.size() > kMaxOrderPathLength || path.contains(QChar(0)))
-        return at.error(field, QStringLiteral("must be a file path of 1 to %1 characters")
-                                   .arg(kMaxOrderPathLength));
+        return at.error(
+            field,
+            QStringLiteral("must be a file path of 1 to %1 characters").arg(kMaxOrderPathLength));
     return QDir::cleanPath(QDir(baseDir).absoluteFilePath(path));
 }
 
@@ -71,9 +72,8 @@ Result<OrderSpec> parseOrder(const OrderAt& position, const QJsonValue& value,
         at.id = spec.id;
     for (auto it = o.begin(); it != o.end(); ++it)
         if (!orderFields().contains(it.key()))
-            return at.error(shown(it.key()),
-                            QStringLiteral("is not a field of an order (%1)")
-                                .arg(orderFields().join(QStringLiteral(", "))));
+            return at.error(shown(it.key()), QStringLiteral("is not a field of an order (%1)")
+                                                 .arg(orderFields().join(QStringLiteral(", "))));
     KL_TRY_ASSIGN(spec.customerId, stringField(at, o, QStringLiteral("customer")));
     KL_TRY_ASSIGN(const QString env, stringField(at, o, QStringLiteral("env")));
     auto environment = firmware::parseEnvironment(env);
@@ -130,9 +130,8 @@ Result<QList<OrderSpec>> parseOrderFile(const QByteArray& bytes, const QString& 
     QJsonParseError parse;
     const QJsonDocument doc = QJsonDocument::fromJson(bytes, &parse);
     if (parse.error != QJsonParseError::NoError)
-        return fileError(QStringLiteral("not JSON (%1 at byte %2)")
-                             .arg(parse.errorString())
-                             .arg(parse.offset));
+        return fileError(
+            QStringLiteral("not JSON (%1 at byte %2)").arg(parse.errorString()).arg(parse.offset));
     if (!doc.isObject())
         return fileError(QStringLiteral("not a JSON object with \"format\" and \"orders\""));
     const QJsonObject root = doc.object();
@@ -143,11 +142,11 @@ Result<QList<OrderSpec>> parseOrderFile(const QByteArray& bytes, const QString& 
                                  .arg(shown(it.key())));
     const QJsonValue format = root.value(QStringLiteral("format"));
     if (!format.isString() || format.toString() != QLatin1String(kOrderFileFormat))
-        return fileError(QStringLiteral("\"format\" must be \"%1\", not '%2': not an order file "
-                                        "this station reads (docs/order-file.md)")
-                             .arg(QLatin1String(kOrderFileFormat),
-                                  shown(format.isString() ? format.toString()
-                                                          : QStringLiteral("(missing)"))));
+        return fileError(
+            QStringLiteral("\"format\" must be \"%1\", not '%2': not an order file "
+                           "this station reads (docs/order-file.md)")
+                .arg(QLatin1String(kOrderFileFormat),
+                     shown(format.isString() ? format.toString() : QStringLiteral("(missing)"))));
     const QJsonValue ordersValue = root.value(QStringLiteral("orders"));
     if (!ordersValue.isArray())
         return fileError(QStringLiteral("\"orders\" must be a list of orders"));

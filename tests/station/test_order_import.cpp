@@ -29,8 +29,8 @@ QByteArray orderFile(const QList<QJsonObject>& orders) {
 
 QJsonObject order(const QString& id, const QString& customer, const QString& env, int quantity,
                   const QString& package, const QString& keystore) {
-    return {{QStringLiteral("id"), id},         {QStringLiteral("customer"), customer},
-            {QStringLiteral("env"), env},       {QStringLiteral("quantity"), quantity},
+    return {{QStringLiteral("id"), id},           {QStringLiteral("customer"), customer},
+            {QStringLiteral("env"), env},         {QStringLiteral("quantity"), quantity},
             {QStringLiteral("package"), package}, {QStringLiteral("keystore"), keystore}};
 }
 
@@ -50,8 +50,8 @@ struct ImportFixture : LineFixture {
         return run(QStringList{QStringLiteral("order"), QStringLiteral("import"), p} + extra);
     }
     QStringList orderIds() const {
-        const CliRun list = expect(
-            {QStringLiteral("order"), QStringLiteral("list"), QStringLiteral("--json")}, 0);
+        const CliRun list =
+            expect({QStringLiteral("order"), QStringLiteral("list"), QStringLiteral("--json")}, 0);
         QStringList ids;
         for (const QJsonValue& o : QJsonDocument::fromJson(list.out.toUtf8())
                                        .object()
@@ -92,11 +92,10 @@ TEST_CASE("an order file is imported: each order created and audited with its op
     REQUIRE(r.code == 0);
     CHECK(r.out.contains(QStringLiteral("2 orders imported from")));
     CHECK(f.orderIds() == QStringList({QStringLiteral("PO-1001"), QStringLiteral("PO-1002")}));
-    const CliRun show = f.expect(
-        {QStringLiteral("order"), QStringLiteral("show"), QStringLiteral("PO-1002")}, 0);
+    const CliRun show =
+        f.expect({QStringLiteral("order"), QStringLiteral("show"), QStringLiteral("PO-1002")}, 0);
     CHECK(show.out.contains(QStringLiteral("quantity 99999")));
-    CHECK(QFile::exists(
-        QDir(f.dataDir()).filePath(QStringLiteral("orders/PO-1001/package.klpk"))));
+    CHECK(QFile::exists(QDir(f.dataDir()).filePath(QStringLiteral("orders/PO-1001/package.klpk"))));
 
     // The same order.created entry as `order create`, by the same operator, with the file's hash.
     auto db = f.openDatabase();
@@ -132,12 +131,11 @@ TEST_CASE("order import --dry-run checks every order and creates none",
     CHECK(r.out.contains(QStringLiteral("2 orders would be created; nothing was created")));
     f.nothingCreated();
     // A dry run refuses what the import would refuse.
-    const CliRun bad =
-        f.import(orderFile({f.acme(QStringLiteral("PO-1")),
-                            order(QStringLiteral("PO-2"), QStringLiteral("acme"),
-                                  QStringLiteral("prod"), 3, QStringLiteral("acme.klpk"),
-                                  QStringLiteral("acme-dev.ks"))}),
-                 {QStringLiteral("--dry-run")});
+    const CliRun bad = f.import(
+        orderFile({f.acme(QStringLiteral("PO-1")),
+                   order(QStringLiteral("PO-2"), QStringLiteral("acme"), QStringLiteral("prod"), 3,
+                         QStringLiteral("acme.klpk"), QStringLiteral("acme-dev.ks"))}),
+        {QStringLiteral("--dry-run")});
     CHECK(bad.code == 1);
     CHECK(bad.err.contains(QStringLiteral("order 2 (PO-2)")));
 }
@@ -161,14 +159,12 @@ TEST_CASE("a bad order file is refused whole with the order and field named",
         const char* reason;
     } cases[] = {
         {"not JSON", "PO-1;acme;dev;24\n", 2, "order file: not JSON"},
-        {"wrong format tag",
-         R"({"format": "keyline-order/2", "orders": []})", 2,
+        {"wrong format tag", R"({"format": "keyline-order/2", "orders": []})", 2,
          "\"format\" must be \"keyline-order/1\", not 'keyline-order/2'"},
         {"no orders", R"({"format": "keyline-order/1", "orders": []})", 2,
          "holds 0 orders; a file holds 1 to 1000"},
-        {"unknown top-level field",
-         R"({"format": "keyline-order/1", "orders": [], "priority": 1})", 2,
-         "\"priority\" is not a field of an order file"},
+        {"unknown top-level field", R"({"format": "keyline-order/1", "orders": [], "priority": 1})",
+         2, "\"priority\" is not a field of an order file"},
         {"missing field", with(QStringLiteral("keystore"), QJsonValue::Undefined), 2,
          "order 2 (PO-2): \"keystore\" is missing"},
         {"wrong type", with(QStringLiteral("quantity"), QStringLiteral("24")), 2,
@@ -186,8 +182,8 @@ TEST_CASE("a bad order file is refused whole with the order and field named",
          "order 2 (PO-1): \"id\" repeats order 1's id"},
         {"unknown field", with(QStringLiteral("priority"), QStringLiteral("high")), 2,
          "order 2 (PO-2): \"priority\" is not a field of an order"},
-        {"missing package file", with(QStringLiteral("package"), QStringLiteral("nope.klpk")),
-         2, "order 2 (PO-2) of"},
+        {"missing package file", with(QStringLiteral("package"), QStringLiteral("nope.klpk")), 2,
+         "order 2 (PO-2) of"},
         {"package of another customer",
          with(QStringLiteral("package"), QStringLiteral("globex.klpk")), 1,
          "the package is customer 'globex''s, the order is for 'acme'"},
