@@ -180,7 +180,13 @@ Result<QString> verifyDetachedCms(const QByteArray& cmsDer, const QByteArray& co
         X509_STORE_add_cert(store.get(), root.get());
     // The audit certificate carries digitalSignature but no S/MIME extended key usage.
     X509_STORE_set_purpose(store.get(), X509_PURPOSE_ANY);
-    BioPtr data(BIO_new_mem_buf(content.constData(), int(content.size())));
+    // The content behind a buffer BIO, not as a bare memory BIO: OpenSSL 3.0's CMS_verify copies
+    // a memory BIO into a temporary one that it leaks when the SignedData names an unknown
+    // digest algorithm (found by tests/fuzz/fuzz_audit_verify.cpp; test_detached_cms.cpp).
+    OsslPtr<BIO, BIO_free_all> data(BIO_new(BIO_f_buffer()));
+    if (!data)
+        return Error(ErrorCode::Internal, QStringLiteral("out of memory"));
+    BIO_push(data.get(), BIO_new_mem_buf(content.constData(), int(content.size())));
     if (CMS_verify(cms.get(), nullptr, store.get(), data.get(), nullptr, CMS_BINARY) != 1)
         return Error(ErrorCode::VerificationFailed,
                      QStringLiteral("the CMS signature does not verify: %1").arg(opensslErrors()));
