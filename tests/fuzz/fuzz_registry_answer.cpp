@@ -1,8 +1,8 @@
-// libFuzzer target for the meaning of the back-end's answers (provisioning/registration_answer.cpp):
-// status, Content-Type and body as HttpsRegistrationClient hands them over after the HTTPS
-// exchange (Qt parses the HTTP framing; the client caps the body at kMaxBackendAnswerBytes).
-// Input: 2 bytes status (big-endian, mod 1000), 1 byte choosing the Content-Type, the body.
-// Seeds: tests/fuzz/corpus/fuzz_registry_answer/.
+// libFuzzer target for the meaning of the back-end's answers
+// (provisioning/registration_answer.cpp): status, Content-Type and body as HttpsRegistrationClient
+// hands them over after the HTTPS exchange (Qt parses the HTTP framing; the client caps the body at
+// kMaxBackendAnswerBytes). Input: 2 bytes status (big-endian, mod 1000), 1 byte choosing the
+// Content-Type, the body. Seeds: tests/fuzz/corpus/fuzz_registry_answer/.
 //
 // Properties checked beyond "no crash":
 //  - an outcome matches the status: Registered only for 201, AlreadyRegistered only for 200,
@@ -34,7 +34,8 @@ void checkError(const keyline::Result<T>& r, int status) {
         return;
     const keyline::Error& e = r.error();
     if (e.code() != keyline::ErrorCode::BadInput &&
-        e.code() != keyline::ErrorCode::EnvironmentNotReady && e.code() != keyline::ErrorCode::Refused)
+        e.code() != keyline::ErrorCode::EnvironmentNotReady &&
+        e.code() != keyline::ErrorCode::Refused)
         std::abort();
     if (e.detail() != status || !oneLine(e.toString()))
         std::abort();
