@@ -5,6 +5,7 @@
 #include "db/outbox_repository.h"
 #include "fake_backend.h"
 #include "provisioning/record_writer.h"
+#include "provisioning/registration_answer.h"
 #include "provisioning/registration_sync.h"
 #include "registry_fixture.h"
 
@@ -381,4 +382,37 @@ TEST_CASE("a back-end that trickles or never ends its answer: bounded time and m
     CHECK(e.attempts == 1);
     // The client read at most its cap and then hung up: the endless back-end sent little more.
     CHECK(fake.bytesSent() < 8 * 1024 * 1024);
+}
+
+// The answer's meaning without the network (provisioning/registration_answer.h), on inputs
+// fuzz_registry_answer starts from: what the back-end writes must not forge report lines.
+TEST_CASE("a back-end's refusal text stays on one line in the outbox's last error",
+          "[registration][malformed]") {
+    const QString what = QStringLiteral("the registration of dev-0001");
+    HttpAnswer a;
+    a.status = 409;
+    a.contentType = QStringLiteral("application/json");
+    a.body =
+        R"({"error":"conflict","message":"stored\nkeyline: forged\u2028line","field":"cert\r"})";
+    auto refused = registrationOutcome(a, QStringLiteral("dev-0001"), what);
+    REQUIRE(refused.ok());
+    CHECK(refused->kind == RegistrationOutcome::Kind::Refused);
+    CHECK(refused->reason ==
+          QStringLiteral("HTTP 409 conflict: stored?keyline: forged?line (field cert?)"));
+
+    a.status = 201;
+    a.contentType = QStringLiteral("text/html\n");
+    auto html = registrationOutcome(a, QStringLiteral("dev-0001"), what);
+    REQUIRE_FALSE(html.ok());
+    CHECK(html.error().code() == ErrorCode::BadInput);
+    CHECK(html.error().toString() ==
+          QStringLiteral("malformed answer to the registration of dev-0001 (HTTP 201): "
+                         "Content-Type is 'text/html?', not application/json"));
+    a.contentType = QStringLiteral("application/json");
+    a.body = R"({"role": 7})";
+    a.status = 200;
+    auto who = whoamiAnswer(a, QStringLiteral("GET /v1/whoami"));
+    REQUIRE_FALSE(who.ok());
+    CHECK(who.error().toString() ==
+          QStringLiteral("malformed answer to GET /v1/whoami: no \"role\" string"));
 }
