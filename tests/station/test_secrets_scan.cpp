@@ -310,6 +310,11 @@ TEST_CASE("no PIN key or wrapped key appears in any output export record or file
             INFO(s.name.toStdString());
             CHECK(inDevices.contains(s.name));
         }
+    // ... and the configuration holds the HSM PIN, as the test wrote it.
+    const QList<SecretFinding> inConfig =
+        scanBytes(QStringLiteral("keyline.conf"), readWhole(f.config), secrets);
+    REQUIRE(inConfig.size() == 1);
+    CHECK(inConfig.first().secret == QStringLiteral("HSM user PIN"));
     int files = 0;
     const QList<SecretFinding> findings = scanTree(f.dir.path(), secrets, excluded, &files);
     for (const SecretFinding& finding : findings)
