@@ -6,6 +6,7 @@
 #include "hsm/key_inventory.h"
 #include "hsm/key_objects.h"
 #include "hsm/pool_signer.h"
+#include "hsm/softhsm_token_guard.h"
 
 #include <QFile>
 #include <algorithm>
@@ -13,8 +14,11 @@
 namespace keyline::hsm {
 
 Result<std::unique_ptr<Pkcs11Hsm>> Pkcs11Hsm::open(const HsmConfig& config) {
-    if (!config.softhsmConfig.isEmpty())
+    if (!config.softhsmConfig.isEmpty()) {
         qputenv("SOFTHSM2_CONF", QFile::encodeName(config.softhsmConfig));
+        // A process killed during an earlier login may have cut a token short (see the guard).
+        KL_TRY(softhsm::restoreTokenObjects(config.softhsmConfig));
+    }
     std::unique_ptr<Pkcs11Hsm> h(new Pkcs11Hsm);
     h->m_token = config.tokenLabel;
     // Our handle first: it initialises the module with CKF_OS_LOCKING_OK. pkcs11-helper passes
@@ -39,6 +43,10 @@ Result<std::unique_ptr<Pkcs11Hsm>> Pkcs11Hsm::open(const HsmConfig& config) {
     if (!pool.ok())
         return std::move(pool).error();
     h->m_pool = std::move(pool).value();
+    // Logged in: the token is whole, keep a copy. Best effort: a copy that cannot be refreshed
+    // now still restores the token, and is refreshed at the next start.
+    if (!config.softhsmConfig.isEmpty()) [[maybe_unused]]
+        const auto kept = softhsm::keepTokenObjects(config.softhsmConfig);
     return h;
 }
 

@@ -28,6 +28,7 @@ bool isIdentifier(const QString& s) {
 
 // What the reply callbacks share; lives as long as the reply.
 struct Exchange {
+    qint64 limit = kMaxBackendAnswerBytes; // the most bytes of the answer read
     QByteArray body;
     bool oversized = false;
     bool timedOut = false;
@@ -60,17 +61,20 @@ struct HttpsRegistrationClient::Impl {
 
     // Runs one request on the network thread and waits for its answer.
     Result<HttpAnswer> exchange(const QByteArray& method, const QString& path,
-                                const QByteArray& body) {
+                                const QByteArray& body, qint64 limit = kMaxBackendAnswerBytes) {
         auto promise = std::make_shared<std::promise<Result<HttpAnswer>>>();
         auto answer = promise->get_future();
         QMetaObject::invokeMethod(
-            worker, [this, promise, method, path, body] { start(promise, method, path, body); },
+            worker,
+            [this, promise, method, path, body, limit] {
+                start(promise, method, path, body, limit);
+            },
             Qt::QueuedConnection);
         return answer.get();
     }
 
     void start(std::shared_ptr<std::promise<Result<HttpAnswer>>> promise, const QByteArray& method,
-               const QString& path, const QByteArray& body) {
+               const QString& path, const QByteArray& body, qint64 limit) {
         if (!manager) {
             manager = new QNetworkAccessManager(worker);
             manager->setRedirectPolicy(QNetworkRequest::ManualRedirectPolicy);
@@ -89,6 +93,7 @@ struct HttpsRegistrationClient::Impl {
         QNetworkReply* reply = method == "GET" ? manager->get(request)
                                                : manager->sendCustomRequest(request, method, body);
         auto ex = std::make_shared<Exchange>();
+        ex->limit = limit;
         auto* timer = new QTimer(reply);
         timer->setSingleShot(true);
         QObject::connect(timer, &QTimer::timeout, reply, [reply, ex] {
@@ -98,14 +103,14 @@ struct HttpsRegistrationClient::Impl {
         timer->start(timeoutMs);
         QObject::connect(reply, &QNetworkReply::metaDataChanged, reply, [reply, ex] {
             const QVariant length = reply->header(QNetworkRequest::ContentLengthHeader);
-            if (length.isValid() && length.toLongLong() > kMaxBackendAnswerBytes) {
+            if (length.isValid() && length.toLongLong() > ex->limit) {
                 ex->oversized = true;
                 reply->abort();
             }
         });
         QObject::connect(reply, &QNetworkReply::readyRead, reply, [reply, ex] {
-            ex->body += reply->read(kMaxBackendAnswerBytes + 1 - ex->body.size());
-            if (ex->body.size() > kMaxBackendAnswerBytes) {
+            ex->body += reply->read(ex->limit + 1 - ex->body.size());
+            if (ex->body.size() > ex->limit) {
                 ex->oversized = true;
                 reply->abort();
             }
@@ -121,15 +126,15 @@ struct HttpsRegistrationClient::Impl {
         HttpAnswer a;
         a.status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
         a.contentType = reply->header(QNetworkRequest::ContentTypeHeader).toString();
-        if (!ex.oversized && ex.body.size() <= kMaxBackendAnswerBytes)
-            ex.body += reply->read(kMaxBackendAnswerBytes + 1 - ex.body.size());
-        if (ex.oversized || ex.body.size() > kMaxBackendAnswerBytes)
+        if (!ex.oversized && ex.body.size() <= ex.limit)
+            ex.body += reply->read(ex.limit + 1 - ex.body.size());
+        if (ex.oversized || ex.body.size() > ex.limit)
             return Error(ErrorCode::BadInput,
                          QStringLiteral("oversized answer to %1 (HTTP %2): more than %3 bytes, "
                                         "not read")
                              .arg(what)
                              .arg(a.status)
-                             .arg(kMaxBackendAnswerBytes),
+                             .arg(ex.limit),
                          a.status);
         if (ex.timedOut)
             return a.status == 0
@@ -257,7 +262,7 @@ Result<QJsonObject> HttpsRegistrationClient::listDevices(const QString& customer
     if (!state.isEmpty())
         path += QStringLiteral("?state=") + QString::fromLatin1(QUrl::toPercentEncoding(state));
     const QString what = QStringLiteral("GET ") + path;
-    KL_TRY_ASSIGN(const HttpAnswer a, m_impl->exchange("GET", path, {}));
+    KL_TRY_ASSIGN(const HttpAnswer a, m_impl->exchange("GET", path, {}, kMaxBackendListBytes));
     return deviceListAnswer(a, what);
 }
 

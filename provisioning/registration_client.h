@@ -32,6 +32,9 @@ struct RegistrationOutcome {
 
 // The largest answer the station reads from the back-end; more is a malformed answer.
 inline constexpr qint64 kMaxBackendAnswerBytes = 64 * 1024;
+// The largest device list (`keyline registry list`) it reads: a customer's whole fleet, some
+// 300 bytes a device, so 64 KiB would end at about 200 devices.
+inline constexpr qint64 kMaxBackendListBytes = 32 * 1024 * 1024;
 
 class RegistrationClient {
 public:

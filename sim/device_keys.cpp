@@ -76,18 +76,20 @@ Reply VirtualDevice::otpBurn(const QByteArray& payload) {
             DeviceError::UnwrapFailed,
             QStringLiteral("the unwrapped key is %1 bytes, not an AES-256 key").arg(key->size()));
     Reply reply;
-    if (m_state.otpKey.isEmpty()) {
-        DeviceState next = m_state;
+    DeviceState next = m_state;
+    next.otpBurnRequests.append(request->wrappedKey);
+    const bool burnNow = m_state.otpKey.isEmpty();
+    if (burnNow) {
         next.otpKey = *key;
-        if (auto saved = saveState(next); !saved)
-            return storageFailure(saved.error());
         reply.work = usecs(m_config.timing.otpBurn);
-    } else if (m_state.otpKey.size() != key->size() ||
-               CRYPTO_memcmp(m_state.otpKey.constData(), key->constData(), size_t(key->size())) !=
-                   0) {
+    }
+    if (auto saved = saveState(next); !saved)
+        return storageFailure(saved.error());
+    if (!burnNow &&
+        (m_state.otpKey.size() != key->size() ||
+         CRYPTO_memcmp(m_state.otpKey.constData(), key->constData(), size_t(key->size())) != 0))
         return Reply::refuse(DeviceError::OtpAlreadyBurned,
                              QStringLiteral("OTP holds a different key and is never burned again"));
-    }
     Reply status = otpStatus({});
     status.work = reply.work;
     return status;

@@ -56,6 +56,8 @@ Result<DeviceState> DeviceStore::loadState() const {
     s.counterfeit = o.value(QLatin1String("counterfeit")).toBool();
     s.locked = o.value(QLatin1String("locked")).toBool();
     s.otpKey = unb64(o.value(QLatin1String("otpKey")));
+    for (const QJsonValue& w : o.value(QLatin1String("otpBurnRequests")).toArray())
+        s.otpBurnRequests.append(unb64(w));
     s.keystore = unb64(o.value(QLatin1String("keystore")));
     s.deviceKeyPem = o.value(QLatin1String("deviceKeyPem")).toString().toLatin1();
     const QJsonArray chain = o.value(QLatin1String("certificateChain")).toArray();
@@ -76,6 +78,9 @@ Result<void> DeviceStore::saveState(const DeviceState& s) const {
     QJsonArray chain;
     for (const QByteArray& c : s.certificateChain)
         chain.append(b64(c));
+    QJsonArray burnRequests;
+    for (const QByteArray& w : s.otpBurnRequests)
+        burnRequests.append(b64(w));
     QJsonObject o{
         {QStringLiteral("chipUid"), QString::fromLatin1(s.chipUid.toHex())},
         {QStringLiteral("chipKeyPem"), QString::fromLatin1(s.chipKeyPem)},
@@ -83,6 +88,7 @@ Result<void> DeviceStore::saveState(const DeviceState& s) const {
         {QStringLiteral("counterfeit"), s.counterfeit},
         {QStringLiteral("locked"), s.locked},
         {QStringLiteral("otpKey"), b64(s.otpKey)},
+        {QStringLiteral("otpBurnRequests"), burnRequests},
         {QStringLiteral("keystore"), b64(s.keystore)},
         {QStringLiteral("deviceKeyPem"), QString::fromLatin1(s.deviceKeyPem)},
         {QStringLiteral("certificateChain"), chain},

@@ -26,6 +26,10 @@ struct DeviceState {
     bool counterfeit = false;   // manufactured under the counterfeit fault
     bool locked = false;
     QByteArray otpKey; // the burned image key; empty while OTP is blank
+    // The wrapped key of every otp-burn request that reached the unwrap, burned or refused. Not
+    // something a real chip keeps: tests count burn attempts (a station must never send one to
+    // a burned OTP) and search the station's records for these exact bytes.
+    QList<QByteArray> otpBurnRequests;
     QByteArray keystore;
     QByteArray deviceKeyPem; // empty until device-key-generate
     QList<QByteArray> certificateChain;

@@ -3,103 +3,22 @@
 // OpenSSL key), the back-end being down during a run loses nothing (`keyline registry sync`
 // delivers every registration exactly once later), and each virtual wearable bootstraps itself
 // with its own key and certificate.
+#include "line_registry.h"
 #include "run_process.h"
-
-#include <QJsonArray>
-#include <QSslCertificate>
-#include <QTcpServer>
 
 using namespace keyline;
 using keyline::test::buildPath;
 using keyline::test::CliRun;
+using keyline::test::configureBackend;
+using keyline::test::freePort;
 using keyline::test::LineFixture;
+using keyline::test::LineRegistry;
+using keyline::test::registryDeviceIds;
+using keyline::test::registryList;
 using keyline::test::RunProcess;
 using keyline::test::SimProcess;
 
 namespace {
-
-// keyline-registry with the development PKI that `keyline hsm init-dev` exported: the
-// registry-dev server certificate, the device root (+ issuing CA for device chains), and an ACL
-// that lets this station serve acme.
-struct LineRegistry {
-    QProcess process;
-    QString url;
-
-    LineRegistry(const LineFixture& f, quint16 port) {
-        const QString deviceCa =
-            f.writeFile(QStringLiteral("registry-device-ca.pem"),
-                        readAll(f.exportFile(QStringLiteral("device-root-ca.pem"))) +
-                            readAll(f.exportFile(QStringLiteral("issuing-ca.pem"))));
-        const QString acl =
-            f.writeFile(QStringLiteral("stations.acl"), stationName(f).toUtf8() + ": acme\n");
-        process.setProcessChannelMode(QProcess::SeparateChannels);
-        process.start(buildPath("sim/registry/keyline-registry"),
-                      {QStringLiteral("--listen"), QStringLiteral("127.0.0.1:%1").arg(port),
-                       QStringLiteral("--cert"), f.exportFile(QStringLiteral("registry-dev.pem")),
-                       QStringLiteral("--key"), f.exportFile(QStringLiteral("registry-dev.key")),
-                       QStringLiteral("--device-ca"), deviceCa, QStringLiteral("--station-acl"),
-                       acl, QStringLiteral("--db"), f.path(QStringLiteral("registry.db"))});
-        REQUIRE(process.waitForStarted(5000));
-        QByteArray out;
-        while (!out.contains('\n')) {
-            if (!process.waitForReadyRead(10000)) {
-                INFO(process.readAllStandardError().toStdString());
-                FAIL("keyline-registry did not print its ready line");
-            }
-            out += process.readAllStandardOutput();
-        }
-        REQUIRE(out.startsWith("ready https://127.0.0.1:"));
-        url = QString::fromLatin1(out.mid(6, out.indexOf('\n') - 6));
-    }
-    ~LineRegistry() {
-        process.terminate();
-        if (!process.waitForFinished(5000))
-            process.kill();
-        process.waitForFinished(5000);
-    }
-
-    static QByteArray readAll(const QString& path) {
-        QFile f(path);
-        REQUIRE(f.open(QIODevice::ReadOnly));
-        return f.readAll();
-    }
-    // The CN init-dev wrote into the station's TLS certificate.
-    static QString stationName(const LineFixture& f) {
-        const auto cert =
-            QSslCertificate::fromPath(f.exportFile(QStringLiteral("station-tls.pem")));
-        REQUIRE(cert.size() == 1);
-        return cert.constFirst().subjectInfo(QSslCertificate::CommonName).value(0);
-    }
-};
-
-quint16 freePort() {
-    QTcpServer s;
-    REQUIRE(s.listen(QHostAddress::LocalHost, 0));
-    return s.serverPort();
-}
-
-// Adds [backend] to the line's keyline.conf.
-void configureBackend(LineFixture& f, const QString& url) {
-    QFile conf(f.config);
-    REQUIRE(conf.open(QIODevice::Append));
-    conf.write("[backend]\nurl = " + url.toUtf8() + "\ntimeout_ms = 3000\n");
-}
-
-QJsonObject registryList(const LineFixture& f) {
-    const CliRun r =
-        f.expect({QStringLiteral("registry"), QStringLiteral("list"), QStringLiteral("--customer"),
-                  QStringLiteral("acme"), QStringLiteral("--json")},
-                 0);
-    return QJsonDocument::fromJson(r.out.toUtf8()).object();
-}
-
-QStringList deviceIds(const QJsonObject& list, const QString& state) {
-    QStringList ids;
-    for (const QJsonValue& v : list.value(QStringLiteral("devices")).toArray())
-        if (v.toObject().value(QStringLiteral("state")).toString() == state)
-            ids << v.toObject().value(QStringLiteral("deviceId")).toString();
-    return ids;
-}
 
 QJsonObject eventNamed(const RunProcess& run, const QString& name) {
     for (const QJsonObject& e : run.events)
@@ -143,7 +62,7 @@ TEST_CASE("a device is provisioned, registered and bootstraps itself", "[registr
                   .value(QStringLiteral("pending"))
                   .toInt(-1) == 0);
     }
-    const QStringList created = deviceIds(registryList(f), QStringLiteral("created"));
+    const QStringList created = registryDeviceIds(registryList(f), QStringLiteral("created"));
     CHECK(created.size() == 2);
 
     const CliRun doctor = f.run({QStringLiteral("doctor")});
@@ -169,7 +88,7 @@ TEST_CASE("a device is provisioned, registered and bootstraps itself", "[registr
         CHECK(conf.value(QStringLiteral("customerId")).toString() == QStringLiteral("acme"));
         CHECK(created.contains(conf.value(QStringLiteral("deviceId")).toString()));
     }
-    CHECK(deviceIds(registryList(f), QStringLiteral("bootstrapped")).size() == 2);
+    CHECK(registryDeviceIds(registryList(f), QStringLiteral("bootstrapped")).size() == 2);
 }
 
 TEST_CASE("registry down during a run, up later: registry sync delivers each registration once",
@@ -194,7 +113,7 @@ TEST_CASE("registry down during a run, up later: registry sync delivers each reg
         f.expect({QStringLiteral("registry"), QStringLiteral("sync"), QStringLiteral("--json")}, 0);
     CHECK(QJsonDocument::fromJson(again.out.toUtf8()).object().value(QStringLiteral("sent")) == 0);
     const QJsonObject list = registryList(f);
-    const QStringList ids = deviceIds(list, QStringLiteral("created"));
+    const QStringList ids = registryDeviceIds(list, QStringLiteral("created"));
     CHECK(list.value(QStringLiteral("count")).toInt() == 3);
     CHECK(ids.size() == 3);
     CHECK(QSet<QString>(ids.begin(), ids.end()).size() == 3);
@@ -252,7 +171,7 @@ TEST_CASE("registry sync --follow delivers once the back-end is up; SIGTERM stop
     REQUIRE(follower.waitForFinished(10000));
     CHECK(follower.exitStatus() == QProcess::NormalExit);
     CHECK(follower.exitCode() == 0);
-    CHECK(deviceIds(registryList(f), QStringLiteral("created")).size() == 2);
+    CHECK(registryDeviceIds(registryList(f), QStringLiteral("created")).size() == 2);
 }
 
 TEST_CASE("registry sync --follow: usage and a missing back-end", "[registration][config]") {

@@ -29,6 +29,10 @@ RegistryProcess::RegistryProcess(const TestPki& testPki, const QStringList& extr
                             QStringLiteral("--station-acl"), aclFile.fileName(),
                             QStringLiteral("--db"),          dbPath()} +
                 extraArgs;
+    url = startRegistry(process, arguments);
+}
+
+QString startRegistry(QProcess& process, const QStringList& arguments) {
     process.setProcessChannelMode(QProcess::SeparateChannels);
     process.start(registryPath(), arguments);
     REQUIRE(process.waitForStarted(5000));
@@ -42,7 +46,7 @@ RegistryProcess::RegistryProcess(const TestPki& testPki, const QStringList& extr
     }
     const QByteArray line = out.left(out.indexOf('\n'));
     REQUIRE(line.startsWith("ready https://127.0.0.1:"));
-    url = QString::fromLatin1(line.mid(6));
+    return QString::fromLatin1(line.mid(6));
 }
 
 RegistryProcess::~RegistryProcess() {

@@ -12,6 +12,8 @@
 #include <optional>
 
 QString registryPath();
+// Starts keyline-registry with `arguments` and waits for its "ready https://…" line: the URL.
+QString startRegistry(QProcess& process, const QStringList& arguments);
 
 struct RegistryProcess {
     // Starts the registry with the PKI's files, an ACL "station-01: acme" (and `extraArgs`), and

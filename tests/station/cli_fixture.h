@@ -20,6 +20,22 @@ struct CliRun {
     QString all() const { return out + err; }
 };
 
+// Sets an environment variable for one command (empty: unset) and unsets it afterwards, so no
+// PIN leaks from one command into the next.
+struct ScopedEnv {
+    const char* name;
+    ScopedEnv(const char* n, const QByteArray& value)
+        : name(n) {
+        if (value.isEmpty())
+            qunsetenv(name);
+        else
+            qputenv(name, value);
+    }
+    ~ScopedEnv() { qunsetenv(name); }
+    ScopedEnv(const ScopedEnv&) = delete;
+    ScopedEnv& operator=(const ScopedEnv&) = delete;
+};
+
 inline CliRun runKeyline(const QString& configPath, const QStringList& args) {
     QString out, err;
     QTextStream o(&out), e(&err);

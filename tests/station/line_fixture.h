@@ -15,6 +15,7 @@
 #include <QCoreApplication>
 #include <QFileInfo>
 #include <QProcess>
+#include <functional>
 
 namespace keyline::test {
 
@@ -33,7 +34,9 @@ struct LineFixture : StationFixture {
     db::DatabaseOptions databaseOptions; // what the stations' configuration points at
     QStringList ownedSocketDirs;         // removed at the end
 
-    explicit LineFixture(const QString& sharedDatabaseUrl = QString())
+    // `beforeInitDev` runs once the configuration is written, before `hsm init-dev`.
+    explicit LineFixture(const QString& sharedDatabaseUrl = QString(),
+                         const std::function<void(const LineFixture&)>& beforeInitDev = {})
         : StationFixture(kTestPin)
         , databaseUrl(sharedDatabaseUrl) {
         socketDir = newSocketDir(QString());
@@ -47,6 +50,8 @@ struct LineFixture : StationFixture {
         }
         config =
             stationConfig(QStringLiteral("keyline.conf"), QStringLiteral("test-line"), socketDir);
+        if (beforeInitDev)
+            beforeInitDev(*this);
         initDev();
         addOperator(QStringLiteral("line-service"), db::Role::Supervisor, QStringLiteral("0000"));
     }

@@ -18,17 +18,21 @@ struct RunProcess {
     QProcess process;
     QList<QJsonObject> events;
     QByteArray pending;
+    QByteArray stdoutBytes; // all of it, as it came
 
-    RunProcess(const LineFixture& f, const QString& order, int slots, int idleSeconds)
-        : RunProcess(f.config, order, slots, idleSeconds) {}
+    RunProcess(const LineFixture& f, const QString& order, int slots, int idleSeconds,
+               const QStringList& extraArgs = {})
+        : RunProcess(f.config, order, slots, idleSeconds, extraArgs) {}
 
     // A station of the line with its own configuration file.
-    RunProcess(const QString& config, const QString& order, int slots, int idleSeconds) {
+    RunProcess(const QString& config, const QString& order, int slots, int idleSeconds,
+               const QStringList& extraArgs = {}) {
         process.start(buildPath("station/keyline"),
-                      {QStringLiteral("--config"), config, QStringLiteral("run"),
-                       QStringLiteral("--order"), order, QStringLiteral("--slots"),
-                       QString::number(slots), QStringLiteral("--json"),
-                       QStringLiteral("--idle-timeout"), QString::number(idleSeconds)});
+                      QStringList{QStringLiteral("--config"), config, QStringLiteral("run"),
+                                  QStringLiteral("--order"), order, QStringLiteral("--slots"),
+                                  QString::number(slots), QStringLiteral("--json"),
+                                  QStringLiteral("--idle-timeout"), QString::number(idleSeconds)} +
+                          extraArgs);
         REQUIRE(process.waitForStarted(5000));
     }
 
@@ -49,7 +53,9 @@ struct RunProcess {
     // fired, false when the process has ended and all is read, nullopt while it runs on.
     std::optional<bool> pump(int waitMs, const std::function<bool(const QJsonObject&)>& stop = {}) {
         process.waitForReadyRead(waitMs);
-        pending += process.readAllStandardOutput();
+        const QByteArray chunk = process.readAllStandardOutput();
+        stdoutBytes += chunk;
+        pending += chunk;
         qsizetype nl;
         while ((nl = pending.indexOf('\n')) >= 0) {
             const QJsonObject o = QJsonDocument::fromJson(pending.left(nl)).object();

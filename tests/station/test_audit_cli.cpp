@@ -17,20 +17,11 @@ using namespace keyline;
 using keyline::test::CliRun;
 using keyline::test::StationFixture;
 
+using keyline::test::ScopedEnv;
+
 namespace {
 
 const QByteArray kAlicePin = "alice-Pin-4821";
-
-struct ScopedEnv {
-    const char* name;
-    ScopedEnv(const char* n, const QByteArray& value)
-        : name(n) {
-        qputenv(name, value);
-    }
-    ~ScopedEnv() { qunsetenv(name); }
-    ScopedEnv(const ScopedEnv&) = delete;
-    ScopedEnv& operator=(const ScopedEnv&) = delete;
-};
 
 std::unique_ptr<db::Database> openStationDb(const StationFixture& st, QString* stationId) {
     auto config = station::loadConfig(st.config);

@@ -3,6 +3,7 @@
 
 #include "cli_fixture.h"
 #include "hsm/key_inventory.h"
+#include "line_fixture.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -183,4 +184,34 @@ TEST_CASE("hsm: usage errors exit 2 and --help teaches the group", "[cli][hsm]")
                   QStringLiteral("--key"), QStringLiteral("master-key"), QStringLiteral("-o"),
                   QStringLiteral("x.csr")})
               .code == 2);
+}
+
+TEST_CASE(
+    "a dev token cut short by a process killed during its login is restored at the next start",
+    "[cli][hsm]") {
+    StationFixture st;
+    st.initDev();
+    // SoftHSM2 truncates and rewrites token.object on every C_Login: a process killed in
+    // between leaves it empty (the chaos test found this), which the truncation reproduces.
+    const QDir tokens(QDir(st.dataDir()).filePath(QStringLiteral("softhsm/tokens")));
+    const QStringList folders = tokens.entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    REQUIRE(folders.size() == 1);
+    const QString live = tokens.filePath(folders.first() + QStringLiteral("/token.object"));
+    const qint64 size = QFileInfo(live).size();
+    REQUIRE(size > 0);
+    REQUIRE(QFile::exists(live + QStringLiteral(".keyline-copy")));
+    REQUIRE(QFile(live).resize(0));
+
+    // A new process, as after a restart: the module reads the token afresh.
+    QProcess keys;
+    keys.setProcessChannelMode(QProcess::MergedChannels);
+    keys.start(
+        keyline::test::buildPath("station/keyline"),
+        {QStringLiteral("--config"), st.config, QStringLiteral("hsm"), QStringLiteral("keys")});
+    REQUIRE(keys.waitForFinished(30000));
+    const QString out = QString::fromUtf8(keys.readAll());
+    INFO(out.toStdString());
+    CHECK(keys.exitCode() == 0);
+    CHECK(out.contains(QStringLiteral("keyline-issuing-ca")));
+    CHECK(QFileInfo(live).size() == size);
 }

@@ -15,23 +15,9 @@ using namespace keyline;
 using keyline::test::CliRun;
 using keyline::test::StationFixture;
 
-namespace {
+using keyline::test::ScopedEnv;
 
-// Sets an environment variable for one command (empty: unset) and unsets it afterwards, so no
-// PIN leaks from one command into the next.
-struct ScopedEnv {
-    const char* name;
-    ScopedEnv(const char* n, const QByteArray& value)
-        : name(n) {
-        if (value.isEmpty())
-            qunsetenv(name);
-        else
-            qputenv(name, value);
-    }
-    ~ScopedEnv() { qunsetenv(name); }
-    ScopedEnv(const ScopedEnv&) = delete;
-    ScopedEnv& operator=(const ScopedEnv&) = delete;
-};
+namespace {
 
 // The station's audit log, read through the db library as an auditor's tool would.
 std::vector<db::AuditEntry> auditEntries(const StationFixture& st) {

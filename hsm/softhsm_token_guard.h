@@ -1,0 +1,28 @@
+#pragma once
+
+// SoftHSM2 2.6 rewrites each token's token.object in place — truncate, then write — on every
+// C_Login, to store its PIN-failure flags. A process killed in between (SIGKILL, power loss)
+// leaves the file empty or short, and the token, with the whole development key set, is gone
+// ("no token labelled …"). The station therefore keeps a copy of each token.object, refreshed
+// after a successful login, and puts it back before the module loads when the live file is
+// shorter than the copy. Only for SoftHSM2 (a [hsm] softhsm2_conf); real HSMs keep their own.
+
+#include "common/result.h"
+
+#include <QString>
+#include <QStringList>
+
+namespace keyline::hsm::softhsm {
+
+// The token directory a softhsm2.conf names (directories.tokendir); empty if none.
+QString tokenDirectory(const QString& confPath);
+
+// Before C_Initialize: restores every token.object cut short since its copy was taken. The
+// token folders restored.
+Result<QStringList> restoreTokenObjects(const QString& confPath);
+
+// After a successful login: refreshes each copy from the live file, never with a shorter one
+// (a login of another process may be rewriting it right now).
+Result<void> keepTokenObjects(const QString& confPath);
+
+} // namespace keyline::hsm::softhsm
