@@ -2,11 +2,8 @@
 // station killed (SIGKILL) at every step boundary and inside steps and started again. Whatever
 // happens, every device ends provisioned, no OTP is burned twice, no device gets a second
 // certificate, the audit chain stays intact and the database passes its integrity check.
-#include "db/audit_log.h"
-#include "db/certificate_ledger.h"
-#include "db/device_repository.h"
-#include "db/step_result_repository.h"
 #include "line_fixture.h"
+#include "run_checks.h"
 #include "run_process.h"
 
 #include <QElapsedTimer>
@@ -17,54 +14,11 @@
 #include <csignal>
 
 using namespace keyline;
+using keyline::test::checkInvariants;
 using keyline::test::LineFixture;
 using keyline::test::makeOrder;
 using keyline::test::RunProcess;
 using keyline::test::SimProcess;
-
-namespace {
-
-// What must hold after any sequence of runs and kills, once the order is done.
-void checkInvariants(const LineFixture& f, const QString& order, int quantity) {
-    auto db = f.openDatabase();
-    auto devices = db::DeviceRepository(*db).listForOrder(order);
-    REQUIRE(devices.ok());
-    int provisioned = 0;
-    for (const db::Device& d : *devices) {
-        INFO(d.id.toStdString() << " " << db::deviceStateName(d.state).toStdString() << " "
-                                << d.failureReason.toStdString());
-        CHECK_FALSE(d.scrapped);
-        if (d.state == db::DeviceState::Provisioned)
-            ++provisioned;
-        auto steps = db::StepResultRepository(*db).forDevice(d.id);
-        REQUIRE(steps.ok());
-        int burns = 0;
-        for (const db::StepResult& s : *steps)
-            if (s.step == QStringLiteral("otp-key") && s.outcome == db::StepOutcome::Pass &&
-                s.detail.startsWith(QStringLiteral("burned")))
-                ++burns;
-        // Never burned twice. A burn whose record a kill cut off shows as "already held" on
-        // the next attempt, so there may be none recorded, never two.
-        CHECK(burns <= 1);
-    }
-    CHECK(provisioned == quantity);
-    auto certificates = db::CertificateLedger(*db).listForOrder(order);
-    REQUIRE(certificates.ok());
-    CHECK(int(certificates->size()) == quantity);
-    QSet<QString> certified;
-    for (const auto& c : *certificates)
-        certified.insert(c.deviceId);
-    CHECK(certified.size() == quantity); // one per device
-    auto chain = db::AuditLog(*db, QStringLiteral("test-line")).verifyChain();
-    REQUIRE(chain.ok());
-    INFO(chain->problem.toStdString());
-    CHECK(chain->intact());
-    auto integrity = db->integrityCheck();
-    REQUIRE(integrity.ok());
-    CHECK(integrity->isEmpty());
-}
-
-} // namespace
 
 TEST_CASE("a run provisions every device of the order and reports each", "[station][run]") {
     LineFixture f;
