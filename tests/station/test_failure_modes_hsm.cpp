@@ -3,6 +3,7 @@
 // anything is burned or issued, the run stops (exit 3, one line that says what to do), and a
 // restart with the token back finishes the order.
 #include "failure_modes.h"
+#include "hsm/forwarding_hsm.h"
 #include "hsm/p11.h"
 #include "station/run_setup.h"
 
@@ -39,11 +40,11 @@ TEST_CASE("the HSM token removed mid-run stops the run and a restart with the to
             REQUIRE(run.readUntil(test::stepDone(QLatin1String(row.removedAfter))));
             REQUIRE(QDir().rename(tokens, away));
             run.readUntil({});
-            const QJsonObject failed =
-                test::checkStoppedForEnvironment(run, QStringLiteral("HSM token"),
-                                                QLatin1String(row.failsAt));
-            CHECK(failed.value(QStringLiteral("reason")).toString().contains(
-                QStringLiteral("put the token back")));
+            const QJsonObject failed = test::checkStoppedForEnvironment(
+                run, QStringLiteral("HSM token"), QLatin1String(row.failsAt));
+            CHECK(failed.value(QStringLiteral("reason"))
+                      .toString()
+                      .contains(QStringLiteral("put the token back")));
             // Nothing the HSM did not do: no burn, no certificate.
             const QStringList passed =
                 test::passedSteps(f, failed.value(QStringLiteral("deviceId")).toString());
@@ -70,31 +71,17 @@ namespace {
 // running station's sessions working (checked with pkcs11-tool --change-pin on a running
 // session); only a network or smart-card HSM drops the login under a running station. This
 // one answers wrapping the image key with the given PKCS#11 error, as such an HSM would.
-class LoginLostHsm : public hsm::Hsm {
+class LoginLostHsm final : public test::ForwardingHsm {
 public:
     LoginLostHsm(hsm::Hsm& real, CK_RV rv)
-        : m_real(real)
+        : ForwardingHsm(real)
         , m_rv(rv) {}
-    Result<std::vector<hsm::KeyInfo>> listKeys() override { return m_real.listKeys(); }
-    Result<std::shared_ptr<Signer>> signer(const hsm::KeyUri& key) override {
-        return m_real.signer(key);
-    }
-    Result<QByteArray> certificate(const hsm::KeyUri& key) override {
-        return m_real.certificate(key);
-    }
-    Result<QByteArray> publicKey(const hsm::KeyUri& key) override {
-        return m_real.publicKey(key);
-    }
-    Result<QByteArray> keyCheckValue(const hsm::KeyUri& key) override {
-        return m_real.keyCheckValue(key);
-    }
     Result<hsm::ImageKeyBurn> wrapImageKeyForDevice(const hsm::KeyUri&,
                                                     const QByteArray&) override {
         return hsm::p11Error(QStringLiteral("C_DeriveKey"), m_rv);
     }
 
 private:
-    hsm::Hsm& m_real;
     CK_RV m_rv;
 };
 
