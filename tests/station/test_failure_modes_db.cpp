@@ -114,7 +114,9 @@ TEST_CASE("a database locked by another process longer than the busy timeout sto
           "[station][run][faults][failure-modes][db]") {
     LineFixture f;
     test::makeOrder(f, QStringLiteral("PO-LOCK"), 4);
-    SimProcess sim(f, 4, 1, test::slowKeygenSim(300));
+    // The 800 ms the device takes for its ephemeral key is the time the test has to take the lock
+    // between the chip check and the otp-key record.
+    SimProcess sim(f, 4, 1, test::slowKeygenSim(800));
 
     const QString named = QStringLiteral("database sqlite:") + f.databasePath;
     {
@@ -126,8 +128,9 @@ TEST_CASE("a database locked by another process longer than the busy timeout sto
         lock.release();
         const QJsonObject failed =
             test::checkStoppedForEnvironment(run, named, QStringLiteral("otp-key"));
-        CHECK(failed.value(QStringLiteral("reason")).toString().contains(
-            QStringLiteral("another process holds it locked")));
+        CHECK(failed.value(QStringLiteral("reason"))
+                  .toString()
+                  .contains(QStringLiteral("another process holds it locked")));
     }
     test::checkRecordsSound(f);
     {
