@@ -16,13 +16,13 @@ namespace keyline::test {
 // chip check (before ephemeral-key) and after the keystore (before device-key-generate) the
 // station waits that long for the device, with no HSM or database call under way.
 inline QStringList slowKeygenSim(int keygenMs) {
-    return {QStringLiteral("--timing"),     QStringLiteral("realistic"),
-            QStringLiteral("--keygen-ms"),  QString::number(keygenMs),
-            QStringLiteral("--sign-ms"),    QStringLiteral("0"),
+    return {QStringLiteral("--timing"),      QStringLiteral("realistic"),
+            QStringLiteral("--keygen-ms"),   QString::number(keygenMs),
+            QStringLiteral("--sign-ms"),     QStringLiteral("0"),
             QStringLiteral("--otp-burn-ms"), QStringLiteral("0"),
-            QStringLiteral("--boot-ms"),    QStringLiteral("0"),
-            QStringLiteral("--usb-rate"),   QStringLiteral("10000"),
-            QStringLiteral("--flash-rate"), QStringLiteral("10000")};
+            QStringLiteral("--boot-ms"),     QStringLiteral("0"),
+            QStringLiteral("--usb-rate"),    QStringLiteral("10000"),
+            QStringLiteral("--flash-rate"),  QStringLiteral("10000")};
 }
 
 inline std::function<bool(const QJsonObject&)> stepDone(const QString& step) {
@@ -38,8 +38,8 @@ inline std::function<bool(const QJsonObject&)> stepDone(const QString& step) {
 inline QJsonObject checkStoppedForEnvironment(RunProcess& run, const QString& named,
                                               const QString& step) {
     const QString error = run.errors();
-    INFO("stderr: " << error.toStdString() << "\nreport: "
-                    << QJsonDocument(run.report()).toJson().toStdString());
+    INFO("stderr: " << error.toStdString()
+                    << "\nreport: " << QJsonDocument(run.report()).toJson().toStdString());
     REQUIRE(run.process.exitStatus() == QProcess::NormalExit);
     CHECK(run.process.exitCode() == 3);
     CHECK_FALSE(error.contains(QLatin1Char('\n')));

@@ -78,10 +78,10 @@ TEST_CASE("an order's package or keystore damaged on disk is refused before any 
         file.close();
         const qint64 auditBefore = auditEntries(f);
         RunProcess run(f, QStringLiteral("PO-DISK"), 1, 2);
-        checkRefusedBeforeDevices(f, run, QStringLiteral("PO-DISK"),
-                                  {path + QStringLiteral(" has SHA-256"),
-                                   QStringLiteral("restore it from a backup")},
-                                  auditBefore);
+        checkRefusedBeforeDevices(
+            f, run, QStringLiteral("PO-DISK"),
+            {path + QStringLiteral(" has SHA-256"), QStringLiteral("restore it from a backup")},
+            auditBefore);
         REQUIRE(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
         file.write(original);
         file.close();

@@ -11,8 +11,8 @@
 using namespace keyline;
 using keyline::test::LineFixture;
 using keyline::test::RunProcess;
-using keyline::test::SimProcess;
 using keyline::test::simPort;
+using keyline::test::SimProcess;
 
 namespace {
 
@@ -24,13 +24,13 @@ struct PulledAt {
 // Registration is not a device step: it goes through the outbox after the certificate is
 // recorded (tests/registration covers the back-end side).
 const PulledAt kPulled[] = {
-    {"chip-check", "challenge"},         // after identify, before the chip proves genuine
-    {"otp-key", "otp-burn"},             // the wrapped key is on its way, nothing burned yet
-    {"keystore", "keystore-write"},      //
+    {"chip-check", "challenge"},          // after identify, before the chip proves genuine
+    {"otp-key", "otp-burn"},              // the wrapped key is on its way, nothing burned yet
+    {"keystore", "keystore-write"},       //
     {"certificate", "certificate-write"}, // issued and recorded, not yet on the device
-    {"flash", "flash-commit"},           // every chunk sent, not installed
-    {"verify", "boot-report"},           //
-    {"lock", "factory-lock"},            // verified, still in factory mode
+    {"flash", "flash-commit"},            // every chunk sent, not installed
+    {"verify", "boot-report"},            //
+    {"lock", "factory-lock"},             // verified, still in factory mode
 };
 
 } // namespace
@@ -44,7 +44,9 @@ TEST_CASE("a cable pulled in the middle of each step is a named failure and a re
     QStringList faults;
     for (int i = 0; i < n; ++i)
         faults << QStringLiteral("--fault")
-               << QStringLiteral("%1:disconnect-at=%2").arg(i + 1).arg(QLatin1String(kPulled[i].command));
+               << QStringLiteral("%1:disconnect-at=%2")
+                      .arg(i + 1)
+                      .arg(QLatin1String(kPulled[i].command));
     SimProcess sim(f, n, 1, faults);
 
     {
