@@ -89,6 +89,15 @@ Result<QStringList> AuditLog::stations(Database& db, const QString& orderId) {
     return list;
 }
 
+Result<QString> AuditLog::lastEntryTime() {
+    KL_TRY_ASSIGN(QSqlQuery last,
+                  m_db.exec(QStringLiteral("SELECT recorded_at FROM audit_log WHERE "
+                                           "station_id = ? ORDER BY seq DESC "
+                                           "LIMIT 1"),
+                            {m_stationId}));
+    return last.next() ? last.value(0).toString() : QString();
+}
+
 Result<AuditEntry> AuditLog::append(const AuditEvent& event) {
     KL_TRY(checkEvent(m_stationId, event));
     KL_TRY_ASSIGN(Transaction tx, m_db.begin());

@@ -61,6 +61,10 @@ public:
     Result<void> forEach(const QString& orderId,
                          const std::function<Result<void>(const AuditEntry&)>& visit);
 
+    // The time of this station's newest entry ("" when it has none): a station whose clock
+    // reads earlier than this would write an audit log whose times go backwards.
+    Result<QString> lastEntryTime();
+
     // The stations with entries in the log (or in one order's entries), sorted.
     static Result<QStringList> stations(Database& db, const QString& orderId = QString());
 

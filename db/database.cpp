@@ -245,49 +245,65 @@ Result<QSqlQuery> Database::exec(const QString& sql, const QVariantList& values)
 
 Error Database::errorFrom(const QString& what, const QSqlError& error) const {
     const QString text = error.text();
+    if (m_dialect.isSqlite())
+        return sqliteError(what, error);
     if (error.type() == QSqlError::ConnectionError)
         return Error(ErrorCode::EnvironmentNotReady,
                      QStringLiteral("%1: %2: check the database server is up").arg(what, text));
     if (m_dialect.isTransientConflict(error))
-        return Error(ErrorCode::Io, QStringLiteral("%1: %2: another station changed the same rows "
-                                                   "at the same time; run it again")
-                                        .arg(what, text));
-    if (!m_dialect.isSqlite()) {
-        const QString state = error.nativeErrorCode();
-        if (auto advice = postgresAdvice(state))
-            return Error(state == QLatin1String("53100") ? ErrorCode::Io
-                                                         : ErrorCode::EnvironmentNotReady,
-                         QStringLiteral("%1: %2: %3").arg(what, text, *advice));
-    } else {
-        // SQLite's primary result code is the low byte of the (possibly extended) code.
-        switch (error.nativeErrorCode().toInt() & 0xff) {
-        case 5: // SQLITE_BUSY
-        case 6: // SQLITE_LOCKED
-            return Error(ErrorCode::EnvironmentNotReady,
-                         QStringLiteral("%1: %2: another process holds the database; stop the "
-                                        "other keyline instance")
-                             .arg(what, text));
-        case 8:  // SQLITE_READONLY
-        case 14: // SQLITE_CANTOPEN
-            return Error(ErrorCode::EnvironmentNotReady,
-                         QStringLiteral("%1: %2: check the database file and its folder are "
-                                        "writable")
-                             .arg(what, text));
-        case 11: // SQLITE_CORRUPT
-        case 26: // SQLITE_NOTADB
-            return Error(ErrorCode::EnvironmentNotReady,
-                         QStringLiteral("%1: %2: the file is not a sound database; move it away "
-                                        "and restore the last backup")
-                             .arg(what, text));
-        case 13: // SQLITE_FULL
-            return Error(
-                ErrorCode::Io,
-                QStringLiteral("%1: %2: the disk is full; free space and retry").arg(what, text));
-        default:
-            break;
-        }
-    }
+        return transientConflict(what, text);
+    if (auto advice = postgresAdvice(error.nativeErrorCode()))
+        return Error(ErrorCode::EnvironmentNotReady,
+                     QStringLiteral("%1: %2: %3").arg(what, text, *advice));
     return Error(ErrorCode::Io, QStringLiteral("%1: %2").arg(what, text));
+}
+
+Error Database::transientConflict(const QString& what, const QString& text) const {
+    return Error(ErrorCode::Io, QStringLiteral("%1: %2: another station changed the same rows at "
+                                               "the same time; run it again")
+                                    .arg(what, text));
+}
+
+// Qt's SQLite driver reports every failed step as a ConnectionError ("Unable to fetch row"):
+// the result code tells what happened. Errors of the file itself name it, so an operator
+// knows which database to look at.
+Error Database::sqliteError(const QString& what, const QSqlError& error) const {
+    const QString text = error.text();
+    if (m_dialect.isTransientConflict(error))
+        return transientConflict(what, text);
+    auto named = [&](const QString& advice) {
+        return Error(
+            ErrorCode::EnvironmentNotReady,
+            QStringLiteral("database %1: %2: %3: %4").arg(m_description, what, text, advice));
+    };
+    // SQLite's primary result code is the low byte of the (possibly extended) code.
+    switch (error.nativeErrorCode().toInt() & 0xff) {
+    case 5: // SQLITE_BUSY
+    case 6: // SQLITE_LOCKED
+        return named(QStringLiteral("another process holds it locked; stop that process "
+                                    "(another keyline, a backup, an sqlite3 shell), then run "
+                                    "again"));
+    case 8:  // SQLITE_READONLY
+    case 14: // SQLITE_CANTOPEN
+        return named(QStringLiteral("check the database file and its folder are writable"));
+    case 11: // SQLITE_CORRUPT
+    case 26: // SQLITE_NOTADB
+        return named(QStringLiteral("the file is not a sound database; move it away and "
+                                    "restore the last backup"));
+    // A full disk, or a write the file system refused (EFBIG past a file size limit is
+    // SQLITE_IOERR_WRITE): nothing was committed; the station cannot go on until the disk
+    // takes writes again.
+    case 13: // SQLITE_FULL
+    case 10: // SQLITE_IOERR
+        return named(QStringLiteral("the disk is full or failing; free space on it, then run "
+                                    "again"));
+    default:
+        break;
+    }
+    // Anything else (a constraint the repositories did not foresee) concerns one write, not
+    // the database as a whole: the device fails, the run goes on.
+    return Error(ErrorCode::Io,
+                 QStringLiteral("database %1: %2: %3").arg(m_description, what, text));
 }
 
 } // namespace keyline::db

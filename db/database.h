@@ -79,6 +79,8 @@ public:
     Error errorFrom(const QString& what, const QSqlError& error) const;
 
 private:
+    Error sqliteError(const QString& what, const QSqlError& error) const;
+    Error transientConflict(const QString& what, const QString& text) const;
     friend class Transaction;
     Database(QSqlDatabase connection, QString description);
 

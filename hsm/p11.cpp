@@ -76,10 +76,22 @@ Error p11Error(const QString& what, CK_RV rv) {
         code = ErrorCode::EnvironmentNotReady;
         hint = QStringLiteral(" (the HSM went away: check it is connected, then restart)");
         break;
+    // A handle found on this token a moment ago is no longer valid, or the module failed as a
+    // whole: the token was removed or re-initialised under the station (SoftHSM2 answers
+    // CKR_OBJECT_HANDLE_INVALID and CKR_GENERAL_ERROR when its token folder goes away).
+    case CKR_OBJECT_HANDLE_INVALID:
+    case CKR_KEY_HANDLE_INVALID:
+    case CKR_GENERAL_ERROR:
+        code = ErrorCode::EnvironmentNotReady;
+        hint = QStringLiteral(" (the HSM token changed or went away: put the token back, then "
+                              "run again)");
+        break;
+    case CKR_PIN_INCORRECT:
     case CKR_USER_NOT_LOGGED_IN:
     case CKR_PIN_LOCKED:
         code = ErrorCode::EnvironmentNotReady;
-        hint = QStringLiteral(" (log in to the token again; a locked PIN needs the security "
+        hint = QStringLiteral(" (the token's login was lost or its PIN changed: check [hsm] pin "
+                              "in keyline.conf, then run again; a locked PIN needs the security "
                               "officer)");
         break;
     case CKR_DEVICE_MEMORY:

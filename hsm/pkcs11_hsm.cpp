@@ -78,9 +78,10 @@ Result<CK_OBJECT_HANDLE> Pkcs11Hsm::find(SessionLease& s, const KeyUri& key, CK_
                            : cls == CKO_CERTIFICATE ? "certificate"
                                                     : "public key";
         return Error(ErrorCode::EnvironmentNotReady,
-                     QStringLiteral("%1 '%2' is not on token '%3': for development run 'keyline "
-                                    "hsm init-dev'; in production run the key ceremony "
-                                    "(docs/key-inventory.md)")
+                     QStringLiteral("%1 '%2' is not on HSM token '%3': if the token was "
+                                    "removed or replaced, put the token back and run again; a "
+                                    "new development station needs 'keyline hsm init-dev', a "
+                                    "production one the key ceremony (docs/key-inventory.md)")
                          .arg(QLatin1String(what), key.object, m_token));
     }
     return *found;

@@ -66,6 +66,12 @@ void ProductionRun::finishJob(const QString& endpoint, DeviceResult result) {
         m_wake.notify_all();
         return;
     }
+    // The station's own environment failed (ErrorCode::EnvironmentNotReady: HSM, database,
+    // USB access), not the device: stop rather than fail every device that follows.
+    if (!result.pass && result.errorCode == ErrorCode::EnvironmentNotReady && !m_stationError) {
+        m_stationError = Error(ErrorCode::EnvironmentNotReady, result.reason, result.errorDetail);
+        m_cancel = true;
+    }
     if (result.alreadyProvisioned) {
         ++m_summary.alreadyProvisioned;
     } else {
@@ -134,7 +140,10 @@ Result<RunSummary> ProductionRun::run() {
     std::lock_guard lock(m_mutex);
     m_summary.milliseconds = timer.elapsed();
     m_summary.cancelled = m_cancel;
-    if (m_cancel)
+    m_summary.stationError = m_stationError;
+    if (m_stationError)
+        m_summary.stopReason = QStringLiteral("station not ready");
+    else if (m_cancel)
         m_summary.stopReason = QStringLiteral("cancelled");
     else if (m_orderComplete)
         m_summary.stopReason = QStringLiteral("order complete");

@@ -29,7 +29,12 @@ struct RunSummary {
     int notNeeded = 0; // devices plugged in after the order was complete, left untouched
     qint64 milliseconds = 0;
     bool cancelled = false;
-    QString stopReason; // "count reached", "order complete", "cancelled", "idle", "no ports"
+    // "count reached", "order complete", "cancelled", "idle", "no ports", "station not ready"
+    QString stopReason;
+    // Set when the station itself failed under a device (HSM gone, database full or locked,
+    // no access to the USB bus): the run stopped, since every further device would fail the
+    // same way. The caller reports it as an environment error (exit 3).
+    std::optional<Error> stationError;
     double unitsPerHour() const {
         return milliseconds > 0 ? passed * 3600000.0 / double(milliseconds) : 0.0;
     }
@@ -72,6 +77,7 @@ private:
     RunSummary m_summary;
     int m_finishedNew = 0; // devices that ran (pass or fail), for --count
     bool m_orderComplete = false;
+    std::optional<Error> m_stationError;
     Clock::time_point m_lastActivity;
 };
 

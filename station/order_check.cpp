@@ -24,10 +24,13 @@ Result<QByteArray> readOrderFile(const QString& path, const QString& expectedSha
                          .arg(path, f.errorString()));
     QByteArray bytes = f.readAll();
     const QString actual = QString::fromLatin1(flashing::sha256(bytes).toHex());
+    // The station's own copy went bad on disk (or was edited): like a missing file, the data
+    // directory is not fit to run from, so exit 3 and no device is touched.
     if (actual != expectedSha256Hex)
-        return Error(ErrorCode::VerificationFailed,
+        return Error(ErrorCode::EnvironmentNotReady,
                      QStringLiteral("the order's file %1 has SHA-256 %2, the order recorded %3: "
-                                    "it was changed after the order was created")
+                                    "it was changed after the order was created; restore it "
+                                    "from a backup")
                          .arg(path, actual, expectedSha256Hex));
     return bytes;
 }

@@ -168,7 +168,12 @@ int run(Cli& cli, const RunArgs& a) {
         cli.out << "registrations pending: " << pending
                 << (backend ? QString() : QStringLiteral(" (no [backend] url: not sent)"))
                 << Qt::endl;
-    if (auto audited = recordRunFinished(records, *summary); !audited)
+    const auto audited = recordRunFinished(records, *summary);
+    // The error that stopped the run comes first: recording the end may fail for the same
+    // reason (a full disk, a locked database).
+    if (summary->stationError)
+        return failWith(cli, *summary->stationError);
+    if (!audited)
         return failWith(cli, audited.error());
     return summary->failed > 0 ? 1 : 0;
 }

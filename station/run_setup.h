@@ -41,6 +41,13 @@ Result<std::unique_ptr<RunSetup>> prepareRun(const StationContext& context, cons
                                              const QString& operatorName,
                                              metrics::LineMetrics* metrics = nullptr);
 
+// A clock a factory cannot issue certificates by, refused (EnvironmentNotReady, exit 3) before
+// a run records anything: `now` before the issuing CA's notBefore (every certificate would be
+// "not yet valid") or after its notAfter, or earlier than this station's newest audit entry
+// (`newestAuditTime`, empty for none), which would make the audit log's times go backwards.
+Result<void> checkStationClock(const QDateTime& now, const QByteArray& caCertificateDer,
+                               const QString& newestAuditTime);
+
 // The "run.finished" audit entry, the same whether `keyline run` or the GUI ran the order.
 Result<void> recordRunFinished(provisioning::DbRecords& records,
                                const provisioning::RunSummary& summary);

@@ -206,6 +206,8 @@ std::pair<QString, QString> RunController::runEngine(const db::Order& order,
     QString error;
     if (auto audited = station::recordRunFinished(*s.records, *summary); !audited)
         error = audited.error().toString();
+    if (summary->stationError)
+        error = summary->stationError->toString();
     return {summary->stopReason, error};
 }
 

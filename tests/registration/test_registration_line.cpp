@@ -3,8 +3,11 @@
 // OpenSSL key), the back-end being down during a run loses nothing (`keyline registry sync`
 // delivers every registration exactly once later), and each virtual wearable bootstraps itself
 // with its own key and certificate.
+#include "fake_backend.h"
 #include "line_registry.h"
 #include "run_process.h"
+
+#include <QUrl>
 
 using namespace keyline;
 using keyline::test::buildPath;
@@ -27,6 +30,19 @@ QJsonObject eventNamed(const RunProcess& run, const QString& name) {
     return {};
 }
 
+// Runs the whole order on `quantity` slots: every device passes and `pending` registrations are
+// left in the outbox at the end.
+void provisionAll(LineFixture& f, const QString& order, int quantity, int pending) {
+    RunProcess run(f, order, quantity, 10);
+    run.readUntil({}, 180000);
+    INFO(run.process.readAllStandardError().toStdString());
+    CHECK(run.process.exitCode() == 0);
+    CHECK(run.report().value(QStringLiteral("passed")).toInt() == quantity);
+    CHECK(eventNamed(run, QStringLiteral("registrations"))
+              .value(QStringLiteral("pending"))
+              .toInt(-1) == pending);
+}
+
 // Provisions an order of `quantity` devices while the configured back-end (a free port on
 // loopback, returned) is down: every registration waits in the outbox.
 quint16 provisionWithBackendDown(LineFixture& f, const QString& order, int quantity) {
@@ -34,13 +50,7 @@ quint16 provisionWithBackendDown(LineFixture& f, const QString& order, int quant
     const quint16 port = freePort();
     configureBackend(f, QStringLiteral("https://127.0.0.1:%1").arg(port));
     SimProcess sim(f, quantity, 1);
-    RunProcess run(f, order, quantity, 10);
-    run.readUntil({}, 180000);
-    CHECK(run.process.exitCode() == 0);
-    CHECK(run.report().value(QStringLiteral("passed")).toInt() == quantity);
-    CHECK(
-        eventNamed(run, QStringLiteral("registrations")).value(QStringLiteral("pending")).toInt() ==
-        quantity);
+    provisionAll(f, order, quantity, quantity);
     return port;
 }
 
@@ -52,16 +62,7 @@ TEST_CASE("a device is provisioned, registered and bootstraps itself", "[registr
     LineRegistry registry(f, 0);
     configureBackend(f, registry.url);
     SimProcess sim(f, 2, 1);
-    {
-        RunProcess run(f, QStringLiteral("PO-REG"), 2, 10);
-        run.readUntil({}, 180000);
-        INFO(run.process.readAllStandardError().toStdString());
-        CHECK(run.process.exitCode() == 0);
-        CHECK(run.report().value(QStringLiteral("passed")).toInt() == 2);
-        CHECK(eventNamed(run, QStringLiteral("registrations"))
-                  .value(QStringLiteral("pending"))
-                  .toInt(-1) == 0);
-    }
+    provisionAll(f, QStringLiteral("PO-REG"), 2, 0);
     const QStringList created = registryDeviceIds(registryList(f), QStringLiteral("created"));
     CHECK(created.size() == 2);
 
@@ -117,6 +118,31 @@ TEST_CASE("registry down during a run, up later: registry sync delivers each reg
     CHECK(list.value(QStringLiteral("count")).toInt() == 3);
     CHECK(ids.size() == 3);
     CHECK(QSet<QString>(ids.begin(), ids.end()).size() == 3);
+}
+
+TEST_CASE("a back-end answering garbage during a run: every device passes and the "
+          "registrations wait until it answers properly",
+          "[registration][line]") {
+    LineFixture f;
+    test::makeOrder(f, QStringLiteral("PO-GARBAGE"), 2);
+    quint16 port = 0;
+    {
+        // The station's TLS check passes (the registry's development certificate); what comes
+        // back over it is not an answer.
+        test::FakeBackend garbage(f.exportFile(QStringLiteral("registry-dev.pem")),
+                                  f.exportFile(QStringLiteral("registry-dev.key")),
+                                  "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+                                  "Content-Length: 9\r\n\r\nnot json!");
+        configureBackend(f, garbage.url);
+        port = quint16(QUrl(garbage.url).port());
+        SimProcess sim(f, 2, 1);
+        provisionAll(f, QStringLiteral("PO-GARBAGE"), 2, 2);
+    }
+    LineRegistry registry(f, port);
+    const CliRun up =
+        f.expect({QStringLiteral("registry"), QStringLiteral("sync"), QStringLiteral("--json")}, 0);
+    CHECK(QJsonDocument::fromJson(up.out.toUtf8()).object().value(QStringLiteral("sent")) == 2);
+    CHECK(registryDeviceIds(registryList(f), QStringLiteral("created")).size() == 2);
 }
 
 TEST_CASE("backend settings are checked strictly", "[registration][config]") {

@@ -6,6 +6,7 @@
 #include "line_fixture.h"
 
 #include <QElapsedTimer>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <csignal>
@@ -24,9 +25,13 @@ struct RunProcess {
                const QStringList& extraArgs = {})
         : RunProcess(f.config, order, slots, idleSeconds, extraArgs) {}
 
-    // A station of the line with its own configuration file.
+    // A station of the line with its own configuration file. `prepare` adjusts the process
+    // before it starts (its environment, a child-process modifier for resource limits).
     RunProcess(const QString& config, const QString& order, int slots, int idleSeconds,
-               const QStringList& extraArgs = {}) {
+               const QStringList& extraArgs = {},
+               const std::function<void(QProcess&)>& prepare = {}) {
+        if (prepare)
+            prepare(process);
         process.start(buildPath("station/keyline"),
                       QStringList{QStringLiteral("--config"), config, QStringLiteral("run"),
                                   QStringLiteral("--order"), order, QStringLiteral("--slots"),
@@ -77,6 +82,17 @@ struct RunProcess {
         REQUIRE(process.waitForFinished(10000));
     }
 
+    // What the run wrote to stderr (its one-line error), once it has ended.
+    QString errors() { return QString::fromUtf8(process.readAllStandardError()).trimmed(); }
+
+    // The report's last result of each port ("sim:port-01" ...).
+    QMap<QString, QJsonObject> lastByPort() const {
+        QMap<QString, QJsonObject> last;
+        for (const QJsonValue& v : report().value(QStringLiteral("devices")).toArray())
+            last[v.toObject().value(QStringLiteral("port")).toString()] = v.toObject();
+        return last;
+    }
+
     QJsonObject report() const {
         for (auto it = events.crbegin(); it != events.crend(); ++it)
             if (it->value(QStringLiteral("event")).toString() == QStringLiteral("report"))
@@ -84,6 +100,10 @@ struct RunProcess {
         return {};
     }
 };
+
+inline QString simPort(int port) {
+    return QStringLiteral("sim:port-%1").arg(port, 2, 10, QLatin1Char('0'));
+}
 
 inline void makeOrder(const LineFixture& f, const QString& id, int quantity) {
     const QString ks = f.devKeystore(QStringLiteral("acme"));

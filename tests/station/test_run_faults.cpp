@@ -1,5 +1,6 @@
 // Every fault the virtual wearable can inject, in one run: each device ends PASS or as a FAIL
 // that names its step and reason in the report — never a hang, never a crash.
+#include "line_checks.h"
 #include "line_fixture.h"
 #include "run_process.h"
 
@@ -84,11 +85,41 @@ TEST_CASE("each simulator fault ends as PASS or a named failure in the run repor
           QStringLiteral("PASS"));
     // Links that drop mid-flash, before the boot report, or at a power cut are named failures;
     // re-plugging finishes them (the station does not retry a device that stays in its port).
-    for (int port : {1, 2, 4}) {
-        const QJsonObject d = result(port);
+    const std::pair<int, const char*> dropped[] = {{1, "flash"}, {2, "verify"}, {4, "flash"}};
+    for (const auto& [port, step] : dropped) {
         INFO("port " << port);
-        if (d.value(QStringLiteral("result")).toString() == QStringLiteral("FAIL"))
-            CHECK(d.value(QStringLiteral("errorCode")).toString() ==
-                  QStringLiteral("disconnected"));
+        const QJsonObject d = result(port);
+        CHECK(d.value(QStringLiteral("result")).toString() == QStringLiteral("FAIL"));
+        CHECK(d.value(QStringLiteral("step")).toString() == QLatin1String(step));
+        CHECK(d.value(QStringLiteral("errorCode")).toString() == QStringLiteral("disconnected"));
+        CHECK_FALSE(d.value(QStringLiteral("scrapped")).toBool());
     }
+
+    // The next run (as after re-plugging) resumes the transfer, boots and commits again: the
+    // three PASS; the refused devices are refused again, nothing is burned or issued twice.
+    RunProcess again(f, QStringLiteral("PO-FAULT"), 4, 3);
+    again.readUntil({}, 120000);
+    const QJsonObject second = again.report();
+    INFO(QJsonDocument(second).toJson().toStdString());
+    const auto secondLast = again.lastByPort();
+    for (int port : {1, 2, 4}) {
+        INFO("port " << port << " after re-plugging");
+        CHECK(secondLast.value(test::simPort(port)).value(QStringLiteral("result")).toString() ==
+              QStringLiteral("PASS"));
+    }
+    CHECK(secondLast.value(test::simPort(3)).value(QStringLiteral("alreadyProvisioned")).toBool());
+    auto db = f.openDatabase();
+    auto devices = db::DeviceRepository(*db).listForOrder(QStringLiteral("PO-FAULT"));
+    REQUIRE(devices.ok());
+    int provisioned = 0;
+    for (const db::Device& d : *devices) {
+        INFO(d.id.toStdString());
+        CHECK(test::recordedBurns(*db, d.id) <= 1);
+        provisioned += d.state == db::DeviceState::Provisioned ? 1 : 0;
+    }
+    CHECK(provisioned == 5); // ports 1, 2, 3, 4 and the first of 7 and 8
+    auto certificates = db::CertificateLedger(*db).listForOrder(QStringLiteral("PO-FAULT"));
+    REQUIRE(certificates.ok());
+    CHECK(int(certificates->size()) == 5);
+    test::checkRecordsSound(f);
 }
