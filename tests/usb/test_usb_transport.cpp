@@ -33,7 +33,7 @@ public:
         m_decoder.feed(data, static_cast<int>(size));
         while (auto frame = m_decoder.next()) {
             if (!*frame)
-                return {out.bytes, true}; // lost the frame boundary: drop the link
+                return {out.bytes, true, {}}; // lost the frame boundary: drop the link
             const protocol::Frame& f = **frame;
             QByteArray payload = f.payload;
             if (f.command == static_cast<std::uint16_t>(protocol::Command::Identify)) {
