@@ -6,6 +6,7 @@
 #include "db/database.h"
 #include "hsm/x509_sign.h"
 #include "station/audit_chain.h"
+#include "station/audit_clock_command.h"
 #include "station/audit_verify_report.h"
 #include "station/cli.h"
 #include "station/command_util.h"
@@ -19,7 +20,7 @@
 namespace keyline::station {
 namespace {
 
-const char* kAuditHelp = R"(Usage: keyline audit <export|verify> [options]
+const char* kAuditHelp = R"(Usage: keyline audit <export|verify|clock-set-back> [options]
 
   export (--order ID | --all) [--station ID] [--format jsonl|csv] -o FILE [--operator NAME]
         check the hash chain in the station database, then write the records (FILE) and a
@@ -30,6 +31,10 @@ const char* kAuditHelp = R"(Usage: keyline audit <export|verify> [options]
         offline check, no database and no HSM: every record's hash and link, the anchors, and
         the signature up to the trusted root (default <data_dir>/export/device-root-ca.pem).
         PASS, or FAIL with the line and the reason of the first problem.
+  clock-set-back --operator NAME
+        a supervisor or engineer records that the station clock was set back behind the
+        newest audit entry (it had run ahead). Until then `keyline run` refuses the clock,
+        because the log's times would go backwards unexplained (docs/failure-modes.md).
 
 Options:
   --order ID        export one order's entries (their own chain; nothing of other orders)
@@ -38,7 +43,8 @@ Options:
                     [station] name); the check before exporting covers every station's chain
   --format F        jsonl (default) or csv
   -o, --output F    the records file; the signature goes to F.p7s (both replaced atomically)
-  --operator NAME   who exports (PIN from $KEYLINE_OPERATOR_PIN or a prompt); optional
+  --operator NAME   who exports (optional) or sets the clock back (PIN from
+                    $KEYLINE_OPERATOR_PIN or a prompt)
   --ca ROOT.pem     the trusted root certificate(s) for verify
   --signature P7S   the signature file for verify (default FILE.p7s)
   --json            verify: one JSON document on stdout (docs/audit.md)
@@ -237,8 +243,18 @@ int runAuditCommand(Cli& cli, const QStringList& args) {
         return runVerify(cli, positional.at(1), parser.value(signature), parser.value(ca),
                          parser.isSet(json));
     }
-    return cli.fail(
-        2, QStringLiteral("unknown audit subcommand \"%1\"; use export or verify").arg(sub));
+    if (sub == QLatin1String("clock-set-back")) {
+        if (positional.size() != 1 || !parser.isSet(operatorName))
+            return cli.fail(2, QStringLiteral("audit clock-set-back needs --operator NAME and "
+                                              "nothing else"));
+        if (int rc = rejectForeignOptions(cli, parser, QStringLiteral("audit clock-set-back"),
+                                          {QStringLiteral("operator")}, helpCommand))
+            return rc;
+        return runClockSetBack(cli, parser.value(operatorName));
+    }
+    return cli.fail(2, QStringLiteral("unknown audit subcommand \"%1\"; use export, verify or "
+                                      "clock-set-back")
+                           .arg(sub));
 }
 
 } // namespace keyline::station

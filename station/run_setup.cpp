@@ -60,7 +60,9 @@ Result<void> checkStationClock(const QDateTime& now, const QByteArray& caCertifi
         if (newest.isValid() && now < newest)
             return clockRefused(now, QStringLiteral("earlier than this station's newest audit "
                                                     "entry (%1): the audit log's times would go "
-                                                    "backwards")
+                                                    "backwards (if the clock had run ahead and "
+                                                    "is right now, a supervisor records that "
+                                                    "with keyline audit clock-set-back)")
                                          .arg(newestAuditTime));
     }
     return success();

@@ -93,6 +93,23 @@ TEST_CASE("an order's package or keystore damaged on disk is refused before any 
     test::checkInvariants(f, QStringLiteral("PO-DISK"), 1, {0, /*exactlyOneBurn=*/true});
 }
 
+namespace {
+
+// The environment of a station process whose calendar is `offset` off (libfaketime's FAKETIME).
+QProcessEnvironment clockOff(const QString& faketime, const QString& offset) {
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("LD_PRELOAD"), faketime);
+    env.insert(QStringLiteral("FAKETIME"), offset);
+    // Timers and timeouts keep real time; only the calendar is off.
+    env.insert(QStringLiteral("FAKETIME_DONT_FAKE_MONOTONIC"), QStringLiteral("1"));
+    // Under AddressSanitizer the preload comes before the ASan runtime.
+    env.insert(QStringLiteral("ASAN_OPTIONS"), env.value(QStringLiteral("ASAN_OPTIONS")) +
+                                                   QStringLiteral(":verify_asan_link_order=0"));
+    return env;
+}
+
+} // namespace
+
 TEST_CASE("a station clock years off is refused before any device and the audit log never "
           "goes back in time",
           "[station][run][faults][failure-modes][clock]") {
@@ -116,23 +133,43 @@ TEST_CASE("a station clock years off is refused before any device and the audit 
         INFO("clock " << row.offset);
         const qint64 auditBefore = auditEntries(f);
         RunProcess run(f.config, QStringLiteral("PO-CLOCK"), 1, 2, {}, [&](QProcess& p) {
-            QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-            env.insert(QStringLiteral("LD_PRELOAD"), faketime);
-            env.insert(QStringLiteral("FAKETIME"), QLatin1String(row.offset));
-            // Timers and timeouts keep real time; only the calendar is off.
-            env.insert(QStringLiteral("FAKETIME_DONT_FAKE_MONOTONIC"), QStringLiteral("1"));
-            // Under AddressSanitizer the preload comes before the ASan runtime.
-            env.insert(QStringLiteral("ASAN_OPTIONS"),
-                       env.value(QStringLiteral("ASAN_OPTIONS")) +
-                           QStringLiteral(":verify_asan_link_order=0"));
-            p.setProcessEnvironment(env);
+            p.setProcessEnvironment(clockOff(faketime, QLatin1String(row.offset)));
         });
         checkRefusedBeforeDevices(f, run, QStringLiteral("PO-CLOCK"),
                                   {QStringLiteral("the station clock says "),
                                    QLatin1String(row.refusal), QStringLiteral("set the clock")},
                                   auditBefore);
     }
-    RunProcess run(f, QStringLiteral("PO-CLOCK"), 1, 2);
+    // The clock had run ahead and was set right: an operator may not explain that, a supervisor
+    // records it in the chain, and then the station runs on the earlier clock.
+    f.addOperator(QStringLiteral("olga"), db::Role::Operator, QStringLiteral("482913"));
+    f.addOperator(QStringLiteral("sam"), db::Role::Supervisor, QStringLiteral("739104"));
+    auto setBack = [&](const QString& who, const QString& pin) {
+        QProcess p;
+        QProcessEnvironment env = clockOff(faketime, QStringLiteral("-2m"));
+        env.insert(QStringLiteral("KEYLINE_OPERATOR_PIN"), pin);
+        p.setProcessEnvironment(env);
+        p.start(test::buildPath("station/keyline"),
+                {QStringLiteral("--config"), f.config, QStringLiteral("audit"),
+                 QStringLiteral("clock-set-back"), QStringLiteral("--operator"), who});
+        REQUIRE(p.waitForFinished(60000));
+        INFO(p.readAllStandardOutput().toStdString() << p.readAllStandardError().toStdString());
+        return p.exitCode();
+    };
+    const qint64 beforeSetBack = auditEntries(f);
+    CHECK(setBack(QStringLiteral("olga"), QStringLiteral("482913")) == 1);
+    CHECK(auditEntries(f) == beforeSetBack);
+    CHECK(setBack(QStringLiteral("sam"), QStringLiteral("739104")) == 0);
+    CHECK(auditEntries(f) == beforeSetBack + 1);
+    // With the clock right, there is nothing to record.
+    const test::ScopedEnv pin("KEYLINE_OPERATOR_PIN", "739104");
+    CHECK(f.run({QStringLiteral("audit"), QStringLiteral("clock-set-back"),
+                 QStringLiteral("--operator"), QStringLiteral("sam")})
+              .code == 2);
+
+    RunProcess run(f.config, QStringLiteral("PO-CLOCK"), 1, 2, {}, [&](QProcess& p) {
+        p.setProcessEnvironment(clockOff(faketime, QStringLiteral("-1m")));
+    });
     run.readUntil({});
     INFO(run.errors().toStdString());
     CHECK(run.process.exitCode() == 0);
