@@ -3,9 +3,10 @@
 // clock (run_setup.cpp), because the log's times would go backwards unexplained; with it the
 // step back is itself in the signed chain, with who made it and both times, for the auditor.
 
+#include "station/audit_clock_command.h"
+
 #include "db/audit_log.h"
 #include "db/timestamp.h"
-#include "station/audit_clock_command.h"
 #include "station/command_util.h"
 #include "station/operator_auth.h"
 #include "station/station_context.h"
