@@ -4,6 +4,7 @@
 #include "hsm/key_inventory.h"
 #include "hsm/key_objects.h"
 #include "hsm/module.h"
+#include "hsm/softhsm_token_guard.h"
 #include "hsm/x509_sign.h"
 
 #include <QDir>
@@ -181,8 +182,15 @@ Result<InitDevReport> initDevToken(const DevTokenOptions& options) {
     InitDevReport report;
     KL_TRY_ASSIGN(report.softhsmConfig, writeSoftHsmConfig(options.dataDir));
     qputenv("SOFTHSM2_CONF", QFile::encodeName(report.softhsmConfig));
-    KL_TRY_ASSIGN(report.tokenCreated, ensureToken(options.modulePath, options.tokenLabel,
-                                                   options.soPin, options.userPin));
+    {
+        // Creating the token writes token.object, as a login does (see softhsm_token_guard.h);
+        // released before Pkcs11Hsm::open, which takes the same lock.
+        KL_TRY_ASSIGN(
+            const softhsm::TokenFileLock lock,
+            softhsm::TokenFileLock::acquire(report.softhsmConfig, std::chrono::seconds(60)));
+        KL_TRY_ASSIGN(report.tokenCreated, ensureToken(options.modulePath, options.tokenLabel,
+                                                       options.soPin, options.userPin));
+    }
     HsmConfig config;
     config.modulePath = options.modulePath;
     config.tokenLabel = options.tokenLabel;

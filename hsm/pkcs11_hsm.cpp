@@ -10,12 +10,17 @@
 
 #include <QFile>
 #include <algorithm>
+#include <optional>
 
 namespace keyline::hsm {
 
 Result<std::unique_ptr<Pkcs11Hsm>> Pkcs11Hsm::open(const HsmConfig& config) {
+    // Held until the login is done: loading the module and logging in both touch token.object.
+    std::optional<softhsm::TokenFileLock> tokenLock;
     if (!config.softhsmConfig.isEmpty()) {
         qputenv("SOFTHSM2_CONF", QFile::encodeName(config.softhsmConfig));
+        KL_TRY_ASSIGN(tokenLock, softhsm::TokenFileLock::acquire(config.softhsmConfig,
+                                                                 std::chrono::seconds(60)));
         // A process killed during an earlier login may have cut a token short (see the guard).
         KL_TRY(softhsm::restoreTokenObjects(config.softhsmConfig));
     }

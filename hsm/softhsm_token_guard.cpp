@@ -4,6 +4,13 @@
 #include <QDir>
 #include <QFile>
 #include <QSaveFile>
+#include <QThread>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+#include <utility>
 
 namespace keyline::hsm::softhsm {
 
@@ -102,6 +109,59 @@ Result<void> keepTokenObjects(const QString& confPath) {
         KL_TRY(replace(copy.filePath(), bytes));
     }
     return success();
+}
+
+Result<TokenFileLock> TokenFileLock::acquire(const QString& confPath,
+                                             std::chrono::milliseconds wait) {
+    TokenFileLock lock;
+    const QString dir = tokenDirectory(confPath);
+    if (dir.isEmpty() || !QFileInfo(dir).isDir())
+        return lock; // SoftHSM2 itself reports a missing token directory, in its own words
+    const QString path = QDir(dir).filePath(QStringLiteral("keyline-token.lock"));
+    const QByteArray native = QFile::encodeName(path);
+    lock.m_fd = ::open(native.constData(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock.m_fd < 0)
+        return Error(ErrorCode::EnvironmentNotReady,
+                     QStringLiteral("cannot open the SoftHSM2 token lock %1: %2")
+                         .arg(path, QString::fromLocal8Bit(std::strerror(errno))));
+    // Polled rather than blocking, so a holder that hangs ends in an error that names it.
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    while (::flock(lock.m_fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            return Error(ErrorCode::EnvironmentNotReady,
+                         QStringLiteral("cannot lock %1: %2")
+                             .arg(path, QString::fromLocal8Bit(std::strerror(errno))));
+        if (std::chrono::steady_clock::now() >= deadline)
+            return Error(ErrorCode::EnvironmentNotReady,
+                         QStringLiteral("another process has held the SoftHSM2 token lock %1 "
+                                        "for %2 s while opening the token: find it with "
+                                        "'fuser %1' and stop it")
+                             .arg(path)
+                             .arg(wait.count() / 1000));
+        QThread::msleep(10);
+    }
+    return lock;
+}
+
+TokenFileLock::TokenFileLock(TokenFileLock&& other) noexcept
+    : m_fd(std::exchange(other.m_fd, -1)) {}
+
+TokenFileLock& TokenFileLock::operator=(TokenFileLock&& other) noexcept {
+    if (this != &other) {
+        release();
+        m_fd = std::exchange(other.m_fd, -1);
+    }
+    return *this;
+}
+
+TokenFileLock::~TokenFileLock() {
+    release();
+}
+
+void TokenFileLock::release() {
+    if (m_fd >= 0)
+        ::close(m_fd); // closing the only descriptor drops the flock
+    m_fd = -1;
 }
 
 } // namespace keyline::hsm::softhsm

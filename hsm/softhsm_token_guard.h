@@ -11,8 +11,33 @@
 
 #include <QString>
 #include <QStringList>
+#include <chrono>
 
 namespace keyline::hsm::softhsm {
+
+// The same rewrite also races between live processes: a station that loads the module while
+// another one is logging in reads the half-written token.object and finds no token, or one
+// without a label. Keyline processes sharing a token directory therefore load the module and
+// log in one at a time, under an advisory lock on a file beside the tokens. The kernel drops
+// the lock of a process that dies, so a killed station never blocks the next one.
+class TokenFileLock {
+public:
+    // Waits up to `wait` for the lock of the token directory `confPath` names; holds nothing
+    // when the configuration names no token directory.
+    static Result<TokenFileLock> acquire(const QString& confPath, std::chrono::milliseconds wait);
+    TokenFileLock(TokenFileLock&& other) noexcept;
+    TokenFileLock& operator=(TokenFileLock&& other) noexcept;
+    TokenFileLock(const TokenFileLock&) = delete;
+    TokenFileLock& operator=(const TokenFileLock&) = delete;
+    ~TokenFileLock();
+
+    bool held() const { return m_fd >= 0; }
+    void release();
+
+private:
+    TokenFileLock() = default;
+    int m_fd = -1;
+};
 
 // The token directory a softhsm2.conf names (directories.tokendir); empty if none.
 QString tokenDirectory(const QString& confPath);

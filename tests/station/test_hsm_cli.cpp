@@ -215,3 +215,29 @@ TEST_CASE(
     CHECK(out.contains(QStringLiteral("keyline-issuing-ca")));
     CHECK(QFileInfo(live).size() == size);
 }
+
+TEST_CASE("stations opening one SoftHSM2 token at the same moment all find it", "[cli][hsm]") {
+    StationFixture st;
+    st.initDev();
+    // Each start logs in, and SoftHSM2 rewrites token.object at every login: without the
+    // token lock, a process loading the module meanwhile read it half-written and reported
+    // "no token labelled 'keyline-dev'" (four stations of a PostgreSQL line did, under load).
+    constexpr int kRounds = 4, kProcesses = 8;
+    for (int round = 0; round < kRounds; ++round) {
+        std::vector<std::unique_ptr<QProcess>> starts;
+        for (int i = 0; i < kProcesses; ++i) {
+            auto p = std::make_unique<QProcess>();
+            p->setProcessChannelMode(QProcess::MergedChannels);
+            p->start(keyline::test::buildPath("station/keyline"),
+                     QStringList{QStringLiteral("--config"), st.config} + kKeys);
+            starts.push_back(std::move(p));
+        }
+        for (auto& p : starts) {
+            REQUIRE(p->waitForFinished(60000));
+            const QString out = QString::fromUtf8(p->readAll());
+            INFO("round " << round << ": " << out.toStdString());
+            CHECK(p->exitCode() == 0);
+            CHECK(out.contains(QStringLiteral("keyline-issuing-ca")));
+        }
+    }
+}

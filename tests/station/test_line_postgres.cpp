@@ -91,14 +91,19 @@ TEST_CASE("four stations on one PostgreSQL order share its quota without duplica
         s.run = std::make_unique<RunProcess>(s.config, QStringLiteral("PO-LINE"), kSlots, 30);
     waitForAll(stations);
     int passed = 0;
+    std::string reports; // every station's report, so a short order shows who stopped and why
     for (Station& s : stations) {
         const QJsonObject report = s.run->report();
-        INFO(s.name.toStdString() << ": " << QJsonDocument(report).toJson().toStdString()
-                                  << s.run->process.readAllStandardError().toStdString());
+        const std::string text = s.name.toStdString() + ": " +
+                                 QJsonDocument(report).toJson().toStdString() +
+                                 s.run->process.readAllStandardError().toStdString();
+        reports += text;
+        INFO(text);
         REQUIRE(s.run->process.exitStatus() == QProcess::NormalExit);
         CHECK(report.value(QStringLiteral("failed")).toInt() == 0);
         passed += report.value(QStringLiteral("passed")).toInt();
     }
+    INFO(reports);
     CHECK(passed == kQuantity);
 
     auto db = f.openDatabase();
