@@ -43,7 +43,13 @@ inline LineRun runLine(BenchStation& station, const QString& workDir, sim::Timin
     options.ports = slots;
     options.devicesPerPort = (devices + slots - 1) / slots;
     options.stateDir = deviceFlash.path();
-    options.socketDir = stationDir.filePath(QStringLiteral("sock"));
+    // The ports' sockets are the USB bus, not the station's storage: a re-plug binds a new
+    // socket file, which on a busy ext4 costs an inode allocation no real port does.
+    QTemporaryDir bus(shm ? QStringLiteral("/dev/shm/kl-bus-XXXXXX")
+                          : QDir(workDir).filePath(QStringLiteral("bus-XXXXXX")));
+    if (!bus.isValid())
+        die(QStringLiteral("cannot create the ports' socket directory"));
+    options.socketDir = bus.path();
     options.timing = timing;
     options.replugDelay = replugDelay;
     options.vendorKeystoreKeyPath = station.vendorKeyPem;

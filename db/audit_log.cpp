@@ -105,18 +105,18 @@ Result<AuditEntry> AuditLog::append(const AuditEvent& event) {
     // each other here; two processes of one station queue on its chain head.
     KL_TRY(m_db.lockName(QStringLiteral("keyline-audit:") + m_stationId));
     AuditEntry e;
-    KL_TRY_ASSIGN(QSqlQuery last, m_db.exec(QStringLiteral("SELECT seq, hash FROM audit_log "
-                                                           "WHERE station_id = ? "
-                                                           "ORDER BY seq DESC LIMIT 1"),
-                                            {m_stationId}));
-    e.seq = last.next() ? last.value(0).toLongLong() + 1 : 1;
-    e.prevHash = e.seq == 1 ? kGenesisHash : last.value(1).toString();
+    KL_TRY_ASSIGN(const std::optional<QSqlRecord> last,
+                  m_db.one(QStringLiteral("SELECT seq, hash FROM audit_log WHERE station_id = ? "
+                                          "ORDER BY seq DESC LIMIT 1"),
+                           {m_stationId}));
+    e.seq = last ? last->value(0).toLongLong() + 1 : 1;
+    e.prevHash = last ? last->value(1).toString() : kGenesisHash;
     if (!event.orderId.isEmpty()) {
-        KL_TRY_ASSIGN(QSqlQuery lastOfOrder,
-                      m_db.exec(QStringLiteral("SELECT hash FROM audit_log WHERE station_id = ? "
-                                               "AND order_id = ? ORDER BY seq DESC LIMIT 1"),
-                                {m_stationId, event.orderId}));
-        e.orderPrevHash = lastOfOrder.next() ? lastOfOrder.value(0).toString() : kGenesisHash;
+        KL_TRY_ASSIGN(const std::optional<QSqlRecord> lastOfOrder,
+                      m_db.one(QStringLiteral("SELECT hash FROM audit_log WHERE station_id = ? "
+                                              "AND order_id = ? ORDER BY seq DESC LIMIT 1"),
+                               {m_stationId, event.orderId}));
+        e.orderPrevHash = lastOfOrder ? lastOfOrder->value(0).toString() : kGenesisHash;
     }
     e.time = timestampNow();
     e.stationId = m_stationId;
@@ -126,10 +126,10 @@ Result<AuditEntry> AuditLog::append(const AuditEvent& event) {
     // QJsonObject keeps keys sorted, so equal details always give the same text.
     e.details = QString::fromUtf8(QJsonDocument(event.details).toJson(QJsonDocument::Compact));
     e.hash = computeAuditHash(e);
-    KL_TRY(m_db.exec(QStringLiteral("INSERT INTO audit_log (") + kColumns +
-                         QStringLiteral(") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-                     {e.seq, e.time, e.stationId, e.operatorName, e.orderId, e.event, e.details,
-                      e.prevHash, e.orderPrevHash, e.hash}));
+    KL_TRY(m_db.run(QStringLiteral("INSERT INTO audit_log (") + kColumns +
+                        QStringLiteral(") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                    {e.seq, e.time, e.stationId, e.operatorName, e.orderId, e.event, e.details,
+                     e.prevHash, e.orderPrevHash, e.hash}));
     KL_TRY(tx.commit());
     return e;
 }

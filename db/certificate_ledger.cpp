@@ -76,10 +76,10 @@ Result<IssuedCertificate> CertificateLedger::record(const IssuedCertificate& cer
                            .arg(certificate.serial, serial.value(0).toString()));
     IssuedCertificate recorded = certificate;
     recorded.issuedAt = timestampNow();
-    KL_TRY(m_db.exec(QStringLiteral("INSERT INTO certificates (") + kColumns +
-                         QStringLiteral(") VALUES (?, ?, ?, ?, ?, ?)"),
-                     {recorded.serial, recorded.deviceId, recorded.orderId,
-                      recorded.publicKeySha256, recorded.der, recorded.issuedAt}));
+    KL_TRY(m_db.run(QStringLiteral("INSERT INTO certificates (") + kColumns +
+                        QStringLiteral(") VALUES (?, ?, ?, ?, ?, ?)"),
+                    {recorded.serial, recorded.deviceId, recorded.orderId, recorded.publicKeySha256,
+                     recorded.der, recorded.issuedAt}));
     KL_TRY(tx.commit());
     return recorded;
 }

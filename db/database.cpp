@@ -70,6 +70,9 @@ Database::Database(QSqlDatabase connection, QString description)
 Database::~Database() {
     if (m_transactionDepth > 0)
         (void)exec(QStringLiteral("ROLLBACK"));
+    // Statements belong to the connection: gone before it closes.
+    m_kept.clear();
+    m_uncached = QSqlQuery();
     m_connection.close();
     // Qt keeps the connection by name until removed; the handle must be gone first.
     m_connection = QSqlDatabase();
@@ -174,7 +177,7 @@ Result<QStringList> Database::integrityCheck() {
 
 Result<Transaction> Database::begin() {
     if (m_transactionDepth == 0) {
-        KL_TRY(std::move(exec(m_dialect.beginTransactionSql()))
+        KL_TRY(std::move(run(m_dialect.beginTransactionSql()))
                    .context(QStringLiteral("begin transaction")));
         m_rollbackOnly = false;
     }
@@ -187,7 +190,7 @@ Result<void> Database::endTransaction(bool commit) {
     const bool poisoned = m_rollbackOnly;
     m_rollbackOnly = false;
     if (commit && !poisoned) {
-        auto committed = exec(QStringLiteral("COMMIT"));
+        auto committed = run(QStringLiteral("COMMIT"));
         if (committed.ok())
             return success();
         (void)exec(QStringLiteral("ROLLBACK"));
@@ -230,17 +233,63 @@ Result<QSqlQuery> Database::exec(const QString& sql, const QVariantList& values)
     }
     if (!query.prepare(sql))
         return errorFrom(QStringLiteral("prepare"), query.lastError());
-    for (const QVariant& value : values) {
-        // Qt binds a null QString as SQL NULL; the schema stores "none" as '' (NOT NULL
-        // columns), so a default-constructed QString means the empty text here.
-        if (value.typeId() == QMetaType::QString && value.toString().isNull())
-            query.addBindValue(QStringLiteral(""));
-        else
-            query.addBindValue(value);
-    }
+    bindAll(query, values);
     if (!query.exec())
         return errorFrom(QStringLiteral("execute"), query.lastError());
     return query;
+}
+
+void Database::bindAll(QSqlQuery& query, const QVariantList& values) const {
+    for (int i = 0; i < values.size(); ++i) {
+        const QVariant& value = values.at(i);
+        // Qt binds a null QString as SQL NULL; the schema stores "none" as '' (NOT NULL
+        // columns), so a default-constructed QString means the empty text here.
+        if (value.typeId() == QMetaType::QString && value.toString().isNull())
+            query.bindValue(i, QStringLiteral(""));
+        else
+            query.bindValue(i, value);
+    }
+}
+
+Result<QSqlQuery*> Database::runKept(const QString& sql, const QVariantList& values) {
+    constexpr std::size_t kMaxKept = 64;
+    auto it = m_kept.find(sql);
+    if (!m_dialect.isSqlite() || (it == m_kept.end() && m_kept.size() >= kMaxKept)) {
+        KL_TRY_ASSIGN(m_uncached, exec(sql, values));
+        return &m_uncached;
+    }
+    if (it == m_kept.end()) {
+        auto query = std::make_unique<QSqlQuery>(m_connection);
+        query->setForwardOnly(true);
+        if (!query->prepare(sql))
+            return errorFrom(QStringLiteral("prepare"), query->lastError());
+        it = m_kept.emplace(sql, std::move(query)).first;
+    }
+    QSqlQuery& query = *it->second;
+    bindAll(query, values);
+    if (!query.exec()) {
+        Error error = errorFrom(QStringLiteral("execute"), query.lastError());
+        m_kept.erase(it); // prepared afresh next time, whatever state the failure left
+        return error;
+    }
+    return &query;
+}
+
+Result<void> Database::run(const QString& sql, const QVariantList& values) {
+    KL_TRY_ASSIGN(QSqlQuery * query, runKept(sql, values));
+    query->finish();
+    return success();
+}
+
+Result<std::optional<QSqlRecord>> Database::one(const QString& sql, const QVariantList& values) {
+    KL_TRY_ASSIGN(QSqlQuery * query, runKept(sql, values));
+    std::optional<QSqlRecord> row;
+    if (query->next())
+        row = query->record();
+    else if (query->lastError().isValid())
+        return errorFrom(QStringLiteral("fetch"), query->lastError());
+    query->finish();
+    return row;
 }
 
 Error Database::errorFrom(const QString& what, const QSqlError& error) const {

@@ -15,10 +15,13 @@
 
 #include <QSqlDatabase>
 #include <QSqlQuery>
+#include <QSqlRecord>
 #include <QString>
 #include <QStringList>
 #include <QVariantList>
 #include <memory>
+#include <optional>
+#include <unordered_map>
 
 namespace keyline::db {
 
@@ -74,6 +77,15 @@ public:
     // positioned before the first row.
     Result<QSqlQuery> exec(const QString& sql, const QVariantList& values = {});
 
+    // Runs a statement whose rows, if any, nobody reads (INSERT, UPDATE, COMMIT). On SQLite the
+    // prepared statement is kept for the next run of the same text: parsing cost the writer
+    // thread more than executing. Nothing is handed out, so a kept statement is never in use.
+    Result<void> run(const QString& sql, const QVariantList& values = {});
+
+    // The first row of a query, copied out, or nothing; the statement is reset (a SQLite read
+    // left open would pin a WAL snapshot) and kept like run()'s.
+    Result<std::optional<QSqlRecord>> one(const QString& sql, const QVariantList& values = {});
+
     // A driver error as a Keyline error: Io, or EnvironmentNotReady when the file or server
     // needs a person (corrupt, read-only, full disk, connection lost).
     Error errorFrom(const QString& what, const QSqlError& error) const;
@@ -85,6 +97,10 @@ private:
     Database(QSqlDatabase connection, QString description);
 
     Result<void> configureConnection(const DatabaseOptions& options);
+    // A kept prepared statement for `sql` with `values` bound and executed (SQLite), or a
+    // fresh exec().
+    Result<QSqlQuery*> runKept(const QString& sql, const QVariantList& values);
+    void bindAll(QSqlQuery& query, const QVariantList& values) const;
     Result<void> endTransaction(bool commit);
     void leaveJoinedTransaction(bool committed);
 
@@ -94,6 +110,9 @@ private:
     QString m_description;
     int m_transactionDepth = 0;
     bool m_rollbackOnly = false;
+    // By statement text; bounded, as only the engine's fixed statements come here often.
+    std::unordered_map<QString, std::unique_ptr<QSqlQuery>> m_kept;
+    QSqlQuery m_uncached; // runKept()'s answer where nothing is kept (PostgreSQL, cache full)
 };
 
 } // namespace keyline::db

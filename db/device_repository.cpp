@@ -14,7 +14,9 @@ constexpr int kMaxSeq = 99999;
 const QString kColumns = QStringLiteral("id, order_id, seq, chip_uid, slot, state, "
                                         "failure_reason, scrapped, created_at, updated_at");
 
-Result<Device> deviceFromRow(const QSqlQuery& q) {
+// A QSqlQuery on its row, or a QSqlRecord copied from one.
+template <typename Row>
+Result<Device> deviceFromRow(const Row& q) {
     Device d;
     d.id = q.value(0).toString();
     d.orderId = q.value(1).toString();
@@ -72,9 +74,9 @@ Result<Device> DeviceRepository::ensureForChip(const QString& orderId, const QSt
                            QStringLiteral("chip %1 is device %2 of order %3, not of order %4")
                                .arg(chipUid, existing->id, existing->orderId, orderId));
         if (existing->slot != slot) {
-            KL_TRY(m_db.exec(QStringLiteral("UPDATE devices SET slot = ?, updated_at = ? WHERE "
-                                            "id = ?"),
-                             {slot, now, existing->id}));
+            KL_TRY(m_db.run(QStringLiteral("UPDATE devices SET slot = ?, updated_at = ? WHERE "
+                                           "id = ?"),
+                            {slot, now, existing->id}));
             existing->slot = slot;
             existing->updatedAt = now;
         }
@@ -100,29 +102,31 @@ Result<Device> DeviceRepository::ensureForChip(const QString& orderId, const QSt
     d.slot = slot;
     d.createdAt = now;
     d.updatedAt = now;
-    KL_TRY(m_db.exec(QStringLiteral("INSERT INTO devices (") + kColumns +
-                         QStringLiteral(") VALUES (?, ?, ?, ?, ?, ?, '', 0, ?, ?)"),
-                     {d.id, orderId, seq, chipUid, slot, deviceStateName(d.state), now, now}));
+    KL_TRY(m_db.run(QStringLiteral("INSERT INTO devices (") + kColumns +
+                        QStringLiteral(") VALUES (?, ?, ?, ?, ?, ?, '', 0, ?, ?)"),
+                    {d.id, orderId, seq, chipUid, slot, deviceStateName(d.state), now, now}));
     KL_TRY(tx.commit());
     return d;
 }
 
 Result<Device> DeviceRepository::find(const QString& deviceId) {
-    KL_TRY_ASSIGN(QSqlQuery q, m_db.exec(QStringLiteral("SELECT ") + kColumns +
-                                             QStringLiteral(" FROM devices WHERE id = ?"),
-                                         {deviceId}));
-    if (!q.next())
+    KL_TRY_ASSIGN(const std::optional<QSqlRecord> row,
+                  m_db.one(QStringLiteral("SELECT ") + kColumns +
+                               QStringLiteral(" FROM devices WHERE id = ?"),
+                           {deviceId}));
+    if (!row)
         return Error(ErrorCode::NotFound, QStringLiteral("no device %1").arg(deviceId));
-    return deviceFromRow(q);
+    return deviceFromRow(*row);
 }
 
 Result<std::optional<Device>> DeviceRepository::findByChipUid(const QString& chipUid) {
-    KL_TRY_ASSIGN(QSqlQuery q, m_db.exec(QStringLiteral("SELECT ") + kColumns +
-                                             QStringLiteral(" FROM devices WHERE chip_uid = ?"),
-                                         {chipUid}));
-    if (!q.next())
+    KL_TRY_ASSIGN(const std::optional<QSqlRecord> row,
+                  m_db.one(QStringLiteral("SELECT ") + kColumns +
+                               QStringLiteral(" FROM devices WHERE chip_uid = ?"),
+                           {chipUid}));
+    if (!row)
         return std::optional<Device>();
-    KL_TRY_ASSIGN(Device d, deviceFromRow(q));
+    KL_TRY_ASSIGN(Device d, deviceFromRow(*row));
     return std::optional<Device>(std::move(d));
 }
 
@@ -167,10 +171,10 @@ Result<void> DeviceRepository::update(const QString& deviceId, DeviceState state
                      QStringLiteral("device %1 was scrapped (%2); it is not provisioned again")
                          .arg(deviceId, device.failureReason));
     // A scrapped device stays scrapped: the flag is only ever set.
-    KL_TRY(m_db.exec(QStringLiteral("UPDATE devices SET state = ?, failure_reason = ?, "
-                                    "scrapped = ?, updated_at = ? WHERE id = ?"),
-                     {deviceStateName(state), reason, (scrap || device.scrapped) ? 1 : 0,
-                      timestampNow(), deviceId}));
+    KL_TRY(m_db.run(QStringLiteral("UPDATE devices SET state = ?, failure_reason = ?, "
+                                   "scrapped = ?, updated_at = ? WHERE id = ?"),
+                    {deviceStateName(state), reason, (scrap || device.scrapped) ? 1 : 0,
+                     timestampNow(), deviceId}));
     return tx.commit();
 }
 

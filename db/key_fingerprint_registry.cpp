@@ -35,9 +35,9 @@ Result<KeyRegistration> KeyFingerprintRegistry::registerKey(const QString& finge
                   m_db.exec(QStringLiteral("SELECT 1 FROM devices WHERE id = ?"), {deviceId}));
     if (!known.next())
         return Error(ErrorCode::NotFound, QStringLiteral("no device %1").arg(deviceId));
-    KL_TRY(m_db.exec(QStringLiteral("INSERT INTO device_public_keys (sha256, device_id, "
-                                    "first_seen_at) VALUES (?, ?, ?)"),
-                     {fingerprintHex, deviceId, timestampNow()}));
+    KL_TRY(m_db.run(QStringLiteral("INSERT INTO device_public_keys (sha256, device_id, "
+                                   "first_seen_at) VALUES (?, ?, ?)"),
+                    {fingerprintHex, deviceId, timestampNow()}));
     KL_TRY(tx.commit());
     return KeyRegistration::New;
 }

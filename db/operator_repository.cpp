@@ -73,9 +73,9 @@ Result<OperatorAccount> OperatorRepository::create(const QString& name, Role rol
     a.role = role;
     a.createdAt = timestampNow();
     a.updatedAt = a.createdAt;
-    KL_TRY(m_db.exec(QStringLiteral("INSERT INTO operators (name, role, pin_hash, active, "
-                                    "created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)"),
-                     {name, roleName(role), pinHash, a.createdAt, a.updatedAt}));
+    KL_TRY(m_db.run(QStringLiteral("INSERT INTO operators (name, role, pin_hash, active, "
+                                   "created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?)"),
+                    {name, roleName(role), pinHash, a.createdAt, a.updatedAt}));
     KL_TRY(tx.commit());
     return a;
 }
@@ -135,7 +135,7 @@ Result<void> OperatorRepository::update(const QString& name, const QString& colu
     KL_TRY_ASSIGN(Transaction tx, m_db.begin());
     KL_TRY(find(name));
     // `column` is one of this class's own literals, never caller input.
-    KL_TRY(m_db.exec(
+    KL_TRY(m_db.run(
         QStringLiteral("UPDATE operators SET %1 = ?, updated_at = ? WHERE name = ?").arg(column),
         {value, timestampNow(), name}));
     return tx.commit();

@@ -37,7 +37,8 @@ const QString kColumns = QStringLiteral(
     "id, customer_id, environment, quantity, package_path, package_sha256, keystore_sha256, "
     "state, created_by, created_at, closed_at");
 
-Result<Order> orderFromRow(const QSqlQuery& q) {
+template <typename Row>
+Result<Order> orderFromRow(const Row& q) {
     Order o;
     o.id = q.value(0).toString();
     o.customerId = q.value(1).toString();
@@ -92,11 +93,11 @@ Result<Order> OrderRepository::create(const NewOrder& order) {
     Order created;
     static_cast<NewOrder&>(created) = order;
     created.createdAt = timestampNow();
-    KL_TRY(m_db.exec(QStringLiteral("INSERT INTO orders (") + kColumns +
-                         QStringLiteral(") VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, NULL)"),
-                     {order.id, order.customerId, environmentName(order.environment),
-                      order.quantity, order.packagePath, order.packageSha256, order.keystoreSha256,
-                      order.createdBy, created.createdAt}));
+    KL_TRY(m_db.run(QStringLiteral("INSERT INTO orders (") + kColumns +
+                        QStringLiteral(") VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, NULL)"),
+                    {order.id, order.customerId, environmentName(order.environment), order.quantity,
+                     order.packagePath, order.packageSha256, order.keystoreSha256, order.createdBy,
+                     created.createdAt}));
     KL_TRY(tx.commit());
     return created;
 }
@@ -113,13 +114,13 @@ Result<Order> OrderRepository::findForUpdate(const QString& id) {
 }
 
 Result<Order> OrderRepository::select(const QString& id, const QString& lockSuffix) {
-    KL_TRY_ASSIGN(QSqlQuery q,
-                  m_db.exec(QStringLiteral("SELECT ") + kColumns +
-                                QStringLiteral(" FROM orders WHERE id = ?") + lockSuffix,
-                            {id}));
-    if (!q.next())
+    KL_TRY_ASSIGN(const std::optional<QSqlRecord> row,
+                  m_db.one(QStringLiteral("SELECT ") + kColumns +
+                               QStringLiteral(" FROM orders WHERE id = ?") + lockSuffix,
+                           {id}));
+    if (!row)
         return Error(ErrorCode::NotFound, QStringLiteral("no order %1").arg(id));
-    return orderFromRow(q);
+    return orderFromRow(*row);
 }
 
 Result<std::vector<Order>> OrderRepository::list() {
@@ -139,7 +140,7 @@ Result<Order> OrderRepository::close(const QString& id) {
     if (order.state == OrderState::Open) {
         order.state = OrderState::Closed;
         order.closedAt = timestampNow();
-        KL_TRY(m_db.exec(
+        KL_TRY(m_db.run(
             QStringLiteral("UPDATE orders SET state = 'closed', closed_at = ? WHERE id = ?"),
             {order.closedAt, id}));
     }

@@ -43,11 +43,11 @@ Result<OutboxEntry> OutboxRepository::enqueue(const QString& deviceId, const QSt
     KL_TRY_ASSIGN(Transaction tx, m_db.begin());
     const QString now = timestampNow();
     // ON CONFLICT DO NOTHING reads the same in SQLite and PostgreSQL.
-    KL_TRY(m_db.exec(QStringLiteral("INSERT INTO outbox (device_id, kind, payload, attempts, "
-                                    "next_attempt_at, state, last_error, created_at, "
-                                    "updated_at) VALUES (?, ?, ?, 0, ?, 'pending', '', ?, ?) "
-                                    "ON CONFLICT (device_id, kind) DO NOTHING"),
-                     {deviceId, kind, payload, now, now, now}));
+    KL_TRY(m_db.run(QStringLiteral("INSERT INTO outbox (device_id, kind, payload, attempts, "
+                                   "next_attempt_at, state, last_error, created_at, "
+                                   "updated_at) VALUES (?, ?, ?, 0, ?, 'pending', '', ?, ?) "
+                                   "ON CONFLICT (device_id, kind) DO NOTHING"),
+                    {deviceId, kind, payload, now, now, now}));
     KL_TRY_ASSIGN(QSqlQuery q, m_db.exec(QStringLiteral("SELECT ") + kColumns +
                                              QStringLiteral(" FROM outbox WHERE device_id = ? "
                                                             "AND kind = ?"),
@@ -111,7 +111,7 @@ Result<int> OutboxRepository::pendingCount() {
 Result<void> OutboxRepository::update(qint64 id, const QString& sql, const QVariantList& values) {
     KL_TRY_ASSIGN(Transaction tx, m_db.begin());
     KL_TRY(find(id));
-    KL_TRY(m_db.exec(sql, values));
+    KL_TRY(m_db.run(sql, values));
     return tx.commit();
 }
 

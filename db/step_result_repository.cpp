@@ -30,33 +30,32 @@ Result<StepResult> StepResultRepository::record(const QString& deviceId, const Q
     if (step.isEmpty())
         return Error(ErrorCode::InvalidArgument, QStringLiteral("step name is empty"));
     KL_TRY_ASSIGN(Transaction tx, m_db.begin());
-    KL_TRY_ASSIGN(QSqlQuery known,
-                  m_db.exec(QStringLiteral("SELECT 1 FROM devices WHERE id = ?"), {deviceId}));
-    if (!known.next())
+    KL_TRY_ASSIGN(const std::optional<QSqlRecord> known,
+                  m_db.one(QStringLiteral("SELECT 1 FROM devices WHERE id = ?"), {deviceId}));
+    if (!known)
         return Error(ErrorCode::NotFound, QStringLiteral("no device %1").arg(deviceId));
-    KL_TRY_ASSIGN(QSqlQuery last, m_db.exec(QStringLiteral("SELECT MAX(attempt) FROM "
-                                                           "step_results WHERE device_id = ? "
-                                                           "AND step = ?"),
-                                            {deviceId, step}));
+    KL_TRY_ASSIGN(const std::optional<QSqlRecord> last,
+                  m_db.one(QStringLiteral("SELECT MAX(attempt) FROM step_results WHERE "
+                                          "device_id = ? AND step = ?"),
+                           {deviceId, step}));
     StepResult r;
     r.deviceId = deviceId;
     r.step = step;
-    r.attempt = (last.next() ? last.value(0).toInt() : 0) + 1;
+    r.attempt = (last ? last->value(0).toInt() : 0) + 1;
     r.outcome = outcome;
     r.detail = detail;
     r.recordedAt = timestampNow();
-    KL_TRY(
-        m_db.exec(QStringLiteral("INSERT INTO step_results (device_id, step, attempt, "
-                                 "result, detail, recorded_at) VALUES (?, ?, ?, ?, ?, ?)"),
-                  {deviceId, step, r.attempt,
-                   outcome == StepOutcome::Pass ? QStringLiteral("pass") : QStringLiteral("fail"),
-                   detail, r.recordedAt}));
-    KL_TRY_ASSIGN(QSqlQuery id, m_db.exec(QStringLiteral("SELECT id FROM step_results WHERE "
-                                                         "device_id = ? AND step = ? AND "
-                                                         "attempt = ?"),
-                                          {deviceId, step, r.attempt}));
-    if (id.next())
-        r.id = id.value(0).toLongLong();
+    KL_TRY(m_db.run(QStringLiteral("INSERT INTO step_results (device_id, step, attempt, "
+                                   "result, detail, recorded_at) VALUES (?, ?, ?, ?, ?, ?)"),
+                    {deviceId, step, r.attempt,
+                     outcome == StepOutcome::Pass ? QStringLiteral("pass") : QStringLiteral("fail"),
+                     detail, r.recordedAt}));
+    KL_TRY_ASSIGN(const std::optional<QSqlRecord> id,
+                  m_db.one(QStringLiteral("SELECT id FROM step_results WHERE device_id = ? AND "
+                                          "step = ? AND attempt = ?"),
+                           {deviceId, step, r.attempt}));
+    if (id)
+        r.id = id->value(0).toLongLong();
     KL_TRY(tx.commit());
     return r;
 }

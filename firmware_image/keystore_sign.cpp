@@ -47,9 +47,12 @@ PkeyPtr p256FromPoint(const QByteArray& point) {
     if (EVP_PKEY_fromdata(ctx.get(), &key, EVP_PKEY_PUBLIC_KEY, params) != 1)
         return {};
     PkeyPtr owned(key);
-    // fromdata does not check the point is on the curve; the public-key check does.
+    // fromdata does not check the point is on the curve; the public-key check does. The quick
+    // check (on the curve, not infinity) is the whole check on P-256: its cofactor is 1, so
+    // every such point has the group's prime order, and the full check's n·Q multiplication
+    // cost more than the rest of a keystore parse.
     OsslPtr<EVP_PKEY_CTX, EVP_PKEY_CTX_free> check(EVP_PKEY_CTX_new(owned.get(), nullptr));
-    if (!check || EVP_PKEY_public_check(check.get()) != 1)
+    if (!check || EVP_PKEY_public_check_quick(check.get()) != 1)
         return {};
     return owned;
 }

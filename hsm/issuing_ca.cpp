@@ -42,6 +42,12 @@ Result<std::unique_ptr<IssuingCa>> IssuingCa::create(std::shared_ptr<const Signe
 
 Result<QByteArray> IssuingCa::issue(const CheckedCsr& csr,
                                     const DeviceCertificateProfile& profile) const {
+    KL_TRY_ASSIGN(Leaf leaf, issueLeaf(csr, profile));
+    return std::move(leaf.der);
+}
+
+Result<IssuingCa::Leaf> IssuingCa::issueLeaf(const CheckedCsr& csr,
+                                             const DeviceCertificateProfile& profile) const {
     KL_TRY(checkIdentifier(QStringLiteral("customer ID"), profile.customerId));
     if (profile.environment != QLatin1String("dev") && profile.environment != QLatin1String("prod"))
         return Error(ErrorCode::InvalidArgument,
@@ -79,7 +85,7 @@ Result<QByteArray> IssuingCa::issue(const CheckedCsr& csr,
 
     const QByteArray tbs = m_builder->toBeSigned(fields);
     KL_TRY_ASSIGN(const QByteArray signature, m_signer->signDigest(sha256(tbs)));
-    return DeviceCertificateBuilder::certificate(tbs, signature);
+    return Leaf{DeviceCertificateBuilder::certificate(tbs, signature), fields.serial};
 }
 
 Result<QByteArray> IssuingCa::issueFromCsr(const QByteArray& csr, const QString& expectedDeviceId,

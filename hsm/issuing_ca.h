@@ -25,6 +25,13 @@ public:
     static Result<std::unique_ptr<IssuingCa>> create(std::shared_ptr<const Signer> signer,
                                                      const QByteArray& caCertificateDer);
 
+    // A new certificate for a checked CSR, with the serial it was given. Thread-safe.
+    struct Leaf {
+        QByteArray der;
+        QByteArray serial; // the INTEGER's content octets: 16 bytes, positive, no padding
+    };
+    Result<Leaf> issueLeaf(const CheckedCsr& csr, const DeviceCertificateProfile& profile) const;
+
     // DER of a new certificate for a checked CSR. Thread-safe.
     Result<QByteArray> issue(const CheckedCsr& csr, const DeviceCertificateProfile& profile) const;
 

@@ -11,16 +11,6 @@ namespace keyline::provisioning {
 
 namespace {
 
-QByteArray serialHexOf(const QByteArray& der) {
-    auto cert = hsm::parseCertificate(der);
-    if (!cert)
-        return {};
-    const ASN1_INTEGER* serial = X509_get0_serialNumber(cert->get());
-    return QByteArray(reinterpret_cast<const char*>(ASN1_STRING_get0_data(serial)),
-                      ASN1_STRING_length(serial))
-        .toHex();
-}
-
 // The body of the back-end registration (docs/backend-api.md): the device as `created`.
 QByteArray registrationFor(const QString& deviceId, const QByteArray& chipUid,
                            const hsm::DeviceCertificateProfile& profile, const QByteArray& der) {
@@ -62,6 +52,7 @@ Result<CertificateOutcome> CertificateStep::ensure(flashing::DeviceClient& devic
     KL_TRY_ASSIGN(const hsm::CheckedCsr csr, hsm::checkDeviceCsr(key.csr, deviceId));
     KL_TRY_ASSIGN(const std::optional<QByteArray> recorded, records.issuedCertificate(deviceId));
     CertificateOutcome outcome;
+    outcome.publicKeySpki = csr.publicKeySpki();
     if (recorded) {
         // Issued in an earlier attempt: the device must still hold that key, and gets the
         // same certificate again. Never a second one.
@@ -86,10 +77,11 @@ Result<QByteArray> CertificateStep::issue(const hsm::CheckedCsr& csr, const QStr
                                           const QByteArray& chipUid,
                                           ProvisioningRecords& records) const {
     KL_TRY(records.checkCanIssue(deviceId));
-    KL_TRY_ASSIGN(const QByteArray der, m_ca.issue(csr, m_profile));
+    KL_TRY_ASSIGN(const hsm::IssuingCa::Leaf leaf, m_ca.issueLeaf(csr, m_profile));
+    const QByteArray& der = leaf.der;
     CertificateRecord record;
     record.deviceId = deviceId;
-    record.serialHex = QString::fromLatin1(serialHexOf(der));
+    record.serialHex = QString::fromLatin1(leaf.serial.toHex());
     record.der = der;
     record.publicKeySpki = csr.publicKeySpki();
     record.registration = registrationFor(deviceId, chipUid, m_profile, der);

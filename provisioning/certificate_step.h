@@ -7,8 +7,9 @@
 namespace keyline::provisioning {
 
 struct CertificateOutcome {
-    QByteArray certificate; // DER, the device's leaf
-    bool issuedNow = false; // false: issued in an earlier attempt and re-used
+    QByteArray certificate;   // DER, the device's leaf
+    bool issuedNow = false;   // false: issued in an earlier attempt and re-used
+    QByteArray publicKeySpki; // the device's key, the certificate's (checked against the CSR)
 };
 
 // Step 4 of DESIGN.md §1: the device generates its own key (device-key-generate is idempotent:

@@ -188,6 +188,7 @@ Result<QString> DeviceJob::runStep(Step step, flashing::DeviceClient& device,
         KL_TRY_ASSIGN(const CertificateOutcome outcome,
                       certificates.ensure(device, deviceId, chip.chipUid, m_records));
         m_certificate = outcome.certificate;
+        m_devicePublicKey = outcome.publicKeySpki;
         return outcome.issuedNow ? QStringLiteral("issued") : QStringLiteral("issued earlier");
     }
     case Step::Flash:
@@ -233,7 +234,9 @@ Result<QString> DeviceJob::verify(flashing::DeviceClient& device, const GenuineC
     BootExpectation expected;
     expected.nonce = freshNonce();
     expected.chipUid = chip.chipUid;
-    expected.devicePoint = pointOfSpki(certificatePublicKey(m_certificate));
+    // The certificate step already holds the key; a job resumed after it reads the certificate.
+    expected.devicePoint = pointOfSpki(
+        m_devicePublicKey.isEmpty() ? certificatePublicKey(m_certificate) : m_devicePublicKey);
     expected.keystoreSha256 = m_plan.keystoreSha256;
     expected.otpKeyCheck = m_services.imageKeyCheckValue;
     expected.package = &m_plan.expected;

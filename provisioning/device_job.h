@@ -78,7 +78,8 @@ private:
     ProvisioningRecords& m_records;
     JobEventFn m_events;
     QString m_port;
-    QByteArray m_certificate; // the device's leaf, known after the certificate step
+    QByteArray m_certificate;     // the device's leaf, known after the certificate step
+    QByteArray m_devicePublicKey; // its SubjectPublicKeyInfo, from the same step
 };
 
 } // namespace keyline::provisioning

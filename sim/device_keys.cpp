@@ -4,6 +4,7 @@
 #include "sim/shared_key_file.h"
 
 #include <openssl/crypto.h>
+#include <optional>
 
 namespace keyline::sim {
 
@@ -165,15 +166,19 @@ Reply VirtualDevice::certificateWrite(const QByteArray& payload) {
     if (!m_deviceKey)
         return Reply::refuse(DeviceError::NoDeviceKey,
                              QStringLiteral("no device key to certify; run device-key-generate"));
-    for (const QByteArray& der : request->certificates)
-        if (auto parsed = ossl::certificateFromDer(der); !parsed)
+    // Each certificate parsed once (an X.509 parse decodes its key, the costly part); the
+    // leaf's is kept for the key check.
+    std::optional<ossl::Cert> leaf;
+    for (const QByteArray& der : request->certificates) {
+        auto parsed = ossl::certificateFromDer(der);
+        if (!parsed)
             return Reply::refuse(DeviceError::MalformedRequest,
                                  QStringLiteral("certificate-write request: field 'certificate' "
                                                 "%1")
                                      .arg(parsed.error().message()));
-    auto leaf = ossl::certificateFromDer(request->certificates.first());
-    if (!leaf)
-        return malformed(leaf.error());
+        if (!leaf)
+            leaf = std::move(parsed).value();
+    }
     if (!ossl::samePublicKey(X509_get0_pubkey(leaf->get()), m_deviceKey.get()))
         return Reply::refuse(DeviceError::WrongState,
                              QStringLiteral("the leaf certificate does not certify this device's "

@@ -3,6 +3,8 @@
 #include "sim/ossl.h"
 
 #include <QFile>
+#include <deque>
+#include <mutex>
 
 namespace keyline::sim {
 
@@ -28,8 +30,9 @@ Result<firmware::VerifiedPackage> SecureBoot::verify(const QString& path,
     const QByteArray bytes = file.readAll();
     if (bytes.size() != file.size())
         return Error(ErrorCode::Io, QStringLiteral("cannot read the whole image %1").arg(path));
-    const QByteArray imageSha256 = ossl::sha256(bytes);
-    if (const auto* known = remembered(imageSha256, state))
+    const VerifiedPackageMemo::Anchors memoKey{ossl::sha256(bytes), state.otpKey, state.keystore,
+                                               m_vendorKey.keyId(), m_hardware};
+    if (auto known = VerifiedPackageMemo::find(memoKey, state))
         return *known;
     firmware::DeviceTrustAnchors anchors;
     anchors.otpImageKey = state.otpKey;
@@ -40,17 +43,51 @@ Result<firmware::VerifiedPackage> SecureBoot::verify(const QString& path,
     anchors.minimumOsCounter = state.osCounter;
     auto verified = firmware::verifyPackageForInstall(bytes, anchors);
     if (verified)
-        m_last = Verified{imageSha256, state.otpKey, state.keystore, *verified};
+        VerifiedPackageMemo::remember(memoKey, *verified);
     return verified;
 }
 
-const firmware::VerifiedPackage* SecureBoot::remembered(const QByteArray& imageSha256,
-                                                        const DeviceState& state) const {
-    if (!m_last || m_last->imageSha256 != imageSha256 || m_last->otpKey != state.otpKey ||
-        m_last->keystore != state.keystore || m_last->result.appCounter < state.appCounter ||
-        m_last->result.osCounter < state.osCounter)
-        return nullptr;
-    return &m_last->result;
+namespace {
+
+struct MemoEntry {
+    VerifiedPackageMemo::Anchors anchors;
+    firmware::VerifiedPackage result;
+};
+
+// A handful: a line flashes one package; tests that build several stay well below.
+constexpr std::size_t kMemoEntries = 8;
+
+std::mutex& memoMutex() {
+    static std::mutex m;
+    return m;
+}
+
+std::deque<MemoEntry>& memoEntries() {
+    static std::deque<MemoEntry> entries;
+    return entries;
+}
+
+} // namespace
+
+std::optional<firmware::VerifiedPackage> VerifiedPackageMemo::find(const Anchors& anchors,
+                                                                   const DeviceState& state) {
+    std::lock_guard lock(memoMutex());
+    for (const MemoEntry& e : memoEntries())
+        if (e.anchors == anchors)
+            return e.result.appCounter >= state.appCounter && e.result.osCounter >= state.osCounter
+                       ? std::optional(e.result)
+                       : std::nullopt;
+    return std::nullopt;
+}
+
+void VerifiedPackageMemo::remember(const Anchors& anchors,
+                                   const firmware::VerifiedPackage& verified) {
+    std::lock_guard lock(memoMutex());
+    auto& entries = memoEntries();
+    std::erase_if(entries, [&](const MemoEntry& e) { return e.anchors == anchors; });
+    entries.push_front({anchors, verified});
+    if (entries.size() > kMemoEntries)
+        entries.pop_back();
 }
 
 void SecureBoot::measure(const firmware::VerifiedPackage& verified, protocol::BootReport& report) {

@@ -28,20 +28,26 @@ public:
     static void measure(const firmware::VerifiedPackage& verified, protocol::BootReport& report);
 
 private:
-    // The last package that verified and what it verified against. Boot checks the image that
-    // install checked a moment before; the same bytes against the same OTP key and keystore
-    // give the same answer, and counters raised no higher than the package's own still pass
-    // rollback, so that answer is reused. Anything else is verified in full.
-    struct Verified {
-        QByteArray imageSha256, otpKey, keystore;
-        firmware::VerifiedPackage result;
-    };
-    const firmware::VerifiedPackage* remembered(const QByteArray& imageSha256,
-                                                const DeviceState& state) const;
-
     firmware::PublicKey m_vendorKey;
     QString m_hardware;
-    mutable std::optional<Verified> m_last;
+};
+
+// Packages that verified, and what they verified against, shared by every virtual device of
+// the process. A real wearable spends its own CPU on its boot check; hundreds of virtual ones
+// share the host's, and a line flashes the same package against the same OTP key, keystore
+// and ROM key on every device. The same bytes against the same anchors give the same answer,
+// and counters raised no higher than the package's own still pass rollback, so that answer is
+// reused; anything else (another image, a damaged copy, a raised counter) is verified in full.
+class VerifiedPackageMemo {
+public:
+    struct Anchors {
+        QByteArray imageSha256, otpKey, keystore, vendorKeyId;
+        QString hardware;
+        bool operator==(const Anchors&) const = default;
+    };
+    static std::optional<firmware::VerifiedPackage> find(const Anchors& anchors,
+                                                         const DeviceState& state);
+    static void remember(const Anchors& anchors, const firmware::VerifiedPackage& verified);
 };
 
 } // namespace keyline::sim

@@ -1,6 +1,7 @@
 #include "db/audit_log.h"
 #include "db/device_repository.h"
 #include "db/operator_repository.h"
+#include "db/order_repository.h"
 #include "db/schema_migrator.h"
 #include "db_fixture.h"
 
@@ -227,4 +228,49 @@ TEST_CASE("a failed step inside a transaction prevents its commit") {
     CHECK(committed.error().code() == ErrorCode::Internal);
     CHECK(orders.find(QStringLiteral("PO-2")).error().code() == ErrorCode::NotFound);
     CHECK(orders.find(QStringLiteral("PO-1")).ok());
+}
+
+TEST_CASE("a kept statement leaves no read open that would hide another station's writes") {
+    TempDatabase t;
+    auto other = t.open();
+    const QString count = QStringLiteral("SELECT COUNT(*) FROM orders");
+    auto before = t.db->one(count);
+    REQUIRE(before.ok());
+    REQUIRE(before->has_value());
+    CHECK((*before)->value(0).toInt() == 0);
+
+    REQUIRE(OrderRepository(*other).create(sampleOrder(QStringLiteral("PO-KEPT"))).ok());
+    // Another statement of the first connection sees the new order only if the kept one was
+    // reset: an open SQLite read pins the WAL snapshot it started on.
+    auto after = t.db->exec(QStringLiteral("SELECT COUNT(*) FROM orders WHERE id <> ''"));
+    REQUIRE(after.ok());
+    REQUIRE(after->next());
+    CHECK(after->value(0).toInt() == 1);
+    auto again = t.db->one(count);
+    REQUIRE(again.ok());
+    CHECK((*again)->value(0).toInt() == 1);
+}
+
+TEST_CASE("a kept statement that failed runs again and no row means nothing") {
+    TempDatabase t;
+    REQUIRE(OrderRepository(*t.db).create(sampleOrder(QStringLiteral("PO-TWICE"))).ok());
+    const QString insert =
+        QStringLiteral("INSERT INTO device_public_keys (sha256, device_id, first_seen_at) "
+                       "VALUES (?, ?, ?)");
+    // No such device: the foreign key refuses, with the statement's error.
+    auto refused = t.db->run(insert, {QString(64, QLatin1Char('a')), QStringLiteral("PO-NONE"),
+                                      QStringLiteral("2026-01-01T00:00:00Z")});
+    CHECK_FALSE(refused.ok());
+    auto device = DeviceRepository(*t.db).ensureForChip(QStringLiteral("PO-TWICE"),
+                                                        QStringLiteral("00aa"), QString());
+    REQUIRE(device.ok());
+    auto accepted = t.db->run(insert, {QString(64, QLatin1Char('a')), device->id,
+                                       QStringLiteral("2026-01-01T00:00:00Z")});
+    INFO((accepted.ok() ? QString() : accepted.error().toString()).toStdString());
+    CHECK(accepted.ok());
+    auto none = t.db->one(QStringLiteral("SELECT device_id FROM device_public_keys WHERE "
+                                         "sha256 = ?"),
+                          {QString(64, QLatin1Char('b'))});
+    REQUIRE(none.ok());
+    CHECK_FALSE(none->has_value());
 }
