@@ -282,7 +282,7 @@ Reply VirtualDevice::bootReport(const QByteArray& payload) {
     report.firmwareSha256 = measured;
     if (measured.isEmpty() || measured != m_flash.installedSha256) {
         report.message = QStringLiteral("installed firmware does not match its record");
-    } else if (auto verified = m_secureBoot.verify(m_store.installedImagePath(), m_state);
+    } else if (auto verified = m_secureBoot.verify(m_store.installedImagePath(), m_state, measured);
                !verified) {
         report.message = verified.error().message();
     } else {

@@ -134,6 +134,9 @@ private:
     ossl::Pkey m_deviceKey;
     ossl::Pkey m_ephemeralKey;          // volatile: gone after one otp-burn or a power cycle
     std::uint64_t m_receivedOffset = 0; // flash bytes written (>= the durable offset)
+    // The image hashed as it arrives, as a bootloader does, while the chunks come in order
+    // from offset 0 in this process; otherwise the commit hashes the file.
+    std::optional<ossl::Sha256Stream> m_receivedHash;
     int m_imageFd = -1;
     std::uint64_t m_bytesReceived = 0;
     int m_flashChunks = 0;

@@ -109,6 +109,8 @@ Reply VirtualDevice::flashBegin(const QByteArray& payload) {
     if (sameTransfer) {
         if (auto opened = openReceivingImage(false); !opened)
             return storageFailure(opened.error());
+        if (m_receivedHash && m_receivedHash->bytes() != m_receivedOffset)
+            m_receivedHash.reset();
         return Reply::ok(FlashProgress{m_receivedOffset}.encode());
     }
     // A new transfer: start over at 0. The installed image stays until a commit replaces it.
@@ -123,6 +125,7 @@ Reply VirtualDevice::flashBegin(const QByteArray& payload) {
         return storageFailure(saved.error());
     m_flash = next;
     m_receivedOffset = 0;
+    m_receivedHash.emplace();
     return Reply::ok(FlashProgress{0}.encode());
 }
 
@@ -177,6 +180,10 @@ Reply VirtualDevice::flashChunk(const QByteArray& payload) {
                       QStringLiteral("flash write failed: %1").arg(systemErrorText(errno))));
         written += std::uint64_t(n);
     }
+    if (m_receivedHash && m_receivedHash->bytes() == request->offset)
+        m_receivedHash->add(data, std::size_t(size));
+    else
+        m_receivedHash.reset();
     m_receivedOffset += size;
     if (m_receivedOffset == m_flash.totalSize ||
         m_receivedOffset - m_flash.durableOffset >= kDurableStep)
@@ -266,7 +273,14 @@ Reply VirtualDevice::flashCommit(const QByteArray& payload) {
         reply.payload = currentFlashStatus().encode();
         return reply;
     }
-    const QByteArray actual = fileSha256(receiving);
+    // Hashed on arrival when every byte came in order since offset 0; the file otherwise.
+    QByteArray actual;
+    if (m_receivedHash && m_receivedHash->bytes() == m_flash.totalSize &&
+        m_receivedOffset == m_flash.totalSize)
+        actual = m_receivedHash->finish();
+    m_receivedHash.reset();
+    if (actual.isEmpty())
+        actual = fileSha256(receiving);
     if (actual != m_flash.sha256) {
         // The bytes are wrong: drop the transfer so that flash-begin starts over.
         const QByteArray announced = m_flash.sha256;
@@ -280,7 +294,7 @@ Reply VirtualDevice::flashCommit(const QByteArray& payload) {
     // Secure install: only a package that verifies against what this device holds. The
     // receiving file is closed to writes before it is read, and boot verifies it again.
     closeReceivingImage();
-    auto verified = m_secureBoot.verify(receiving, m_state);
+    auto verified = m_secureBoot.verify(receiving, m_state, actual);
     if (!verified) {
         if (auto dropped = abandonTransfer(); !dropped)
             return storageFailure(dropped.error());
@@ -307,6 +321,7 @@ Result<void> VirtualDevice::abandonTransfer() {
     KL_TRY(m_store.saveFlash(next));
     m_flash = next;
     m_receivedOffset = 0;
+    m_receivedHash.reset();
     return success();
 }
 

@@ -191,6 +191,27 @@ QByteArray sha256(const QByteArray& bytes) {
     return QByteArray(reinterpret_cast<const char*>(digest), 32);
 }
 
+Sha256Stream::Sha256Stream()
+    : m_ctx(EVP_MD_CTX_new()) {
+    if (!m_ctx || EVP_DigestInit_ex(m_ctx.get(), EVP_sha256(), nullptr) != 1)
+        m_ctx.reset(); // finish() then answers nothing, and the caller hashes the file instead
+}
+
+void Sha256Stream::add(const char* data, std::size_t size) {
+    if (m_ctx && EVP_DigestUpdate(m_ctx.get(), data, size) != 1)
+        m_ctx.reset();
+    m_bytes += size;
+}
+
+QByteArray Sha256Stream::finish() {
+    unsigned char digest[32];
+    unsigned int size = 0;
+    if (!m_ctx || EVP_DigestFinal_ex(m_ctx.get(), digest, &size) != 1 || size != 32)
+        return {};
+    m_ctx.reset();
+    return QByteArray(reinterpret_cast<const char*>(digest), 32);
+}
+
 Result<Cert> certificateFromDer(const QByteArray& der) {
     auto p = reinterpret_cast<const unsigned char*>(der.constData());
     Cert cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));

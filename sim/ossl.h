@@ -4,6 +4,7 @@
 
 #include <QByteArray>
 #include <QString>
+#include <cstdint>
 #include <memory>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -45,6 +46,22 @@ Result<QByteArray> aes256UnwrapPad(const QByteArray& kek, const QByteArray& wrap
 Result<QByteArray> aesKeyCheckValue(const QByteArray& key);
 
 QByteArray sha256(const QByteArray& bytes);
+
+// SHA-256 of bytes that arrive in pieces, and how many arrived.
+class Sha256Stream {
+public:
+    Sha256Stream();
+    void add(const char* data, std::size_t size);
+    std::uint64_t bytes() const { return m_bytes; }
+    QByteArray finish();
+
+private:
+    struct MdCtxFree {
+        void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+    };
+    std::unique_ptr<EVP_MD_CTX, MdCtxFree> m_ctx;
+    std::uint64_t m_bytes = 0;
+};
 
 Result<Cert> certificateFromDer(const QByteArray& der);
 Result<Cert> certificateFromPem(const QByteArray& pem);

@@ -8,8 +8,8 @@
 
 namespace keyline::sim {
 
-Result<firmware::VerifiedPackage> SecureBoot::verify(const QString& path,
-                                                     const DeviceState& state) const {
+Result<firmware::VerifiedPackage> SecureBoot::verify(const QString& path, const DeviceState& state,
+                                                     const QByteArray& imageSha256) const {
     if (state.otpKey.isEmpty())
         return Error(ErrorCode::VerificationFailed,
                      QStringLiteral("no image key in OTP: burn it before flashing a package"));
@@ -19,6 +19,11 @@ Result<firmware::VerifiedPackage> SecureBoot::verify(const QString& path,
     if (m_vendorKey.isNull())
         return Error(ErrorCode::VerificationFailed,
                      QStringLiteral("no vendor keystore key in the boot ROM"));
+    if (!imageSha256.isEmpty())
+        if (auto known = VerifiedPackageMemo::find(
+                {imageSha256, state.otpKey, state.keystore, m_vendorKey.keyId(), m_hardware},
+                state))
+            return *known;
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly))
         return Error(ErrorCode::Io,
