@@ -197,6 +197,17 @@ struct Simulator::Impl {
         return slot.device;
     }
 
+    std::optional<std::chrono::steady_clock::time_point> nextPlugIn(int port) {
+        auto it = slots.find(port);
+        if (it == slots.end())
+            return std::nullopt;
+        PortSlot& slot = *it->second;
+        std::lock_guard lock(slot.mutex);
+        if (slot.device)
+            return std::nullopt;
+        return slot.replugAt;
+    }
+
     // A connection to `device` closed: a locked device leaves the port if more are queued.
     void sessionClosed(int port, const VirtualDevice* device) {
         PortSlot& slot = *slots.at(port);
@@ -293,6 +304,10 @@ QString Simulator::vendorRootPath() const {
 
 bool Simulator::occupied(int port) const {
     return m_impl->currentDevice(port) != nullptr;
+}
+
+std::optional<std::chrono::steady_clock::time_point> Simulator::nextPlugIn(int port) const {
+    return m_impl->nextPlugIn(port);
 }
 
 std::unique_ptr<PortSession> Simulator::openSession(int port) {

@@ -120,6 +120,9 @@ public:
     QString vendorRootPath() const;
 
     bool occupied(int port) const;
+    // When the next device plugs into an empty port; nothing when the port is occupied or no
+    // device will come.
+    std::optional<std::chrono::steady_clock::time_point> nextPlugIn(int port) const;
     // A session with the device in `port` (1-based), or nullptr if the port is empty.
     // Sessions must be destroyed before the Simulator; destroying one is the link dropping.
     std::unique_ptr<PortSession> openSession(int port);
