@@ -2,6 +2,13 @@
 
 namespace keyline::hsm {
 
+bool PinSource::asksPerson() const {
+    if (!configured.isEmpty() || !prompt)
+        return false;
+    return environmentVariable.isEmpty() ||
+           !qEnvironmentVariableIsSet(environmentVariable.toLocal8Bit().constData());
+}
+
 Result<QByteArray> PinSource::resolve(const QString& tokenLabel) const {
     if (!configured.isEmpty())
         return configured;

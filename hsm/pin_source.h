@@ -19,6 +19,8 @@ struct PinSource {
 
     // EnvironmentNotReady when no source has a PIN.
     Result<QByteArray> resolve(const QString& tokenLabel) const;
+    // True when resolve() would ask a person: neither configured nor in the environment.
+    bool asksPerson() const;
 
     static PinSource fixed(const QByteArray& pin) {
         PinSource s;

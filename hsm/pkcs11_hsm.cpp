@@ -15,6 +15,12 @@
 namespace keyline::hsm {
 
 Result<std::unique_ptr<Pkcs11Hsm>> Pkcs11Hsm::open(const HsmConfig& config) {
+    // A PIN a person types is asked for before the token lock is taken: no other station on
+    // this token waits for a person.
+    std::optional<QByteArray> typedPin;
+    if (config.pin.asksPerson()) {
+        KL_TRY_ASSIGN(typedPin, config.pin.resolve(config.tokenLabel));
+    }
     // Held until the login is done: loading the module and logging in both touch token.object.
     std::optional<softhsm::TokenFileLock> tokenLock;
     if (!config.softhsmConfig.isEmpty()) {
@@ -42,7 +48,13 @@ Result<std::unique_ptr<Pkcs11Hsm>> Pkcs11Hsm::open(const HsmConfig& config) {
                      labels.isEmpty() ? QStringLiteral("none")
                                       : labels.join(QStringLiteral(", "))));
     KL_TRY_ASSIGN(const Module::TokenSlot slot, h->m_module->findToken(config.tokenLabel));
-    KL_TRY_ASSIGN(QByteArray pin, config.pin.resolve(config.tokenLabel));
+    QByteArray pin;
+    if (typedPin) {
+        pin = *typedPin;
+        typedPin->fill('\0');
+    } else {
+        KL_TRY_ASSIGN(pin, config.pin.resolve(config.tokenLabel));
+    }
     auto pool = SessionPool::open(h->m_module, slot, pin, config.maxSessions);
     pin.fill('\0');
     if (!pool.ok())

@@ -69,3 +69,22 @@ TEST_CASE("opening the HSM releases the token lock once logged in", "[hsm][softh
     INFO((lock.ok() ? QString() : lock.error().toString()).toStdString());
     CHECK(lock.ok());
 }
+
+TEST_CASE("a PIN typed by a person is asked for before the token lock is taken", "[hsm][softhsm]") {
+    test::DevTokenFixture token;
+    hsm::HsmConfig config = token.config();
+    config.pin = hsm::PinSource{};
+    config.pin.environmentVariable.clear();
+    bool lockFreeWhileAsking = false;
+    config.pin.prompt = [&](const QString&) -> Result<QByteArray> {
+        // Another station must not wait for the person typing: the lock is still free here.
+        auto probe = TokenFileLock::acquire(config.softhsmConfig, std::chrono::milliseconds(0));
+        lockFreeWhileAsking = probe.ok() && probe->held();
+        return test::kTestPin;
+    };
+    REQUIRE(config.pin.asksPerson());
+    auto h = hsm::Pkcs11Hsm::open(config);
+    INFO((h.ok() ? QString() : h.error().toString()).toStdString());
+    REQUIRE(h.ok());
+    CHECK(lockFreeWhileAsking);
+}
