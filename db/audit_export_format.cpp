@@ -83,7 +83,7 @@ Result<qint64> countField(const QJsonObject& object, const QString& key, int lin
 }
 
 bool isHash(const QString& text) {
-    static const QRegularExpression pattern(QStringLiteral("^[0-9a-f]{64}$"));
+    static const QRegularExpression pattern(QStringLiteral("^[0-9a-f]{64}\\z"));
     return pattern.match(text).hasMatch();
 }
 

@@ -54,7 +54,7 @@ std::optional<QString> secretLookingKey(const QJsonValue& value) {
 }
 
 Result<void> checkEvent(const QString& stationId, const AuditEvent& event) {
-    static const QRegularExpression eventPattern(QStringLiteral("^[a-z][a-z0-9._-]{0,63}$"));
+    static const QRegularExpression eventPattern(QStringLiteral("^[a-z][a-z0-9._-]{0,63}\\z"));
     if (!eventPattern.match(event.event).hasMatch())
         return Error(ErrorCode::InvalidArgument,
                      QStringLiteral("audit event name \"%1\" must be lowercase letters, digits, "

@@ -53,7 +53,7 @@ Result<void> CertificateLedger::checkCanIssue(const QString& deviceId) {
 }
 
 Result<IssuedCertificate> CertificateLedger::record(const IssuedCertificate& certificate) {
-    static const QRegularExpression serialPattern(QStringLiteral("^[0-9a-f]{1,64}$"));
+    static const QRegularExpression serialPattern(QStringLiteral("^[0-9a-f]{1,64}\\z"));
     if (!serialPattern.match(certificate.serial).hasMatch() ||
         !isSha256Hex(certificate.publicKeySha256) || certificate.der.isEmpty())
         return Error(ErrorCode::InvalidArgument,

@@ -50,7 +50,7 @@ Result<Role> parseRole(const QString& text) {
 
 bool isValidOperatorName(const QString& name) {
     // Names appear in the audit log and CSV exports: no separators, quotes or control bytes.
-    static const QRegularExpression pattern(QStringLiteral("^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"));
+    static const QRegularExpression pattern(QStringLiteral("^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}\\z"));
     return pattern.match(name).hasMatch();
 }
 

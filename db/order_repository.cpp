@@ -22,12 +22,12 @@ Result<Environment> parseEnvironment(const QString& text) {
 }
 
 bool isValidOrderId(const QString& id) {
-    static const QRegularExpression pattern(QStringLiteral("^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"));
+    static const QRegularExpression pattern(QStringLiteral("^[A-Za-z0-9][A-Za-z0-9._-]{0,31}\\z"));
     return pattern.match(id).hasMatch();
 }
 
 bool isSha256Hex(const QString& text) {
-    static const QRegularExpression pattern(QStringLiteral("^[0-9a-f]{64}$"));
+    static const QRegularExpression pattern(QStringLiteral("^[0-9a-f]{64}\\z"));
     return pattern.match(text).hasMatch();
 }
 

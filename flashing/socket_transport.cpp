@@ -20,7 +20,7 @@ namespace keyline::flashing {
 namespace {
 
 const QRegularExpression& portFilePattern() {
-    static const QRegularExpression re(QStringLiteral("^port-(\\d{2,3})\\.sock$"));
+    static const QRegularExpression re(QStringLiteral("^port-(\\d{2,3})\\.sock\\z"));
     return re;
 }
 

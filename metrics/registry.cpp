@@ -47,12 +47,12 @@ std::vector<double> exponentialBuckets(double start, double factor, int count) {
 }
 
 bool isValidMetricName(const QString& name) {
-    static const QRegularExpression re(QStringLiteral("^[a-zA-Z_:][a-zA-Z0-9_:]*$"));
+    static const QRegularExpression re(QStringLiteral("^[a-zA-Z_:][a-zA-Z0-9_:]*\\z"));
     return re.match(name).hasMatch();
 }
 
 bool isValidLabelName(const QString& name) {
-    static const QRegularExpression re(QStringLiteral("^[a-zA-Z_][a-zA-Z0-9_]*$"));
+    static const QRegularExpression re(QStringLiteral("^[a-zA-Z_][a-zA-Z0-9_]*\\z"));
     return re.match(name).hasMatch() && !name.startsWith(QStringLiteral("__"));
 }
 

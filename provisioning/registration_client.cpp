@@ -22,7 +22,7 @@ namespace keyline::provisioning {
 namespace {
 
 bool isIdentifier(const QString& s) {
-    static const QRegularExpression re(QStringLiteral("^[A-Za-z0-9._-]{1,64}$"));
+    static const QRegularExpression re(QStringLiteral("^[A-Za-z0-9._-]{1,64}\\z"));
     return re.match(s).hasMatch();
 }
 

@@ -118,7 +118,7 @@ std::variant<RegistrationRequest, ApiError> parseRegistration(const QByteArray& 
                                          .arg(*customerId, pathCustomer));
     if (*environment != QLatin1String("dev") && *environment != QLatin1String("prod"))
         return badField(kEnvironment, QStringLiteral("must be \"dev\" or \"prod\""));
-    static const QRegularExpression hex(QStringLiteral("^(?:[0-9a-fA-F]{2}){1,64}$"));
+    static const QRegularExpression hex(QStringLiteral("^(?:[0-9a-fA-F]{2}){1,64}\\z"));
     if (!hex.match(*chipUid).hasMatch())
         return badField(kChipUid, QStringLiteral("must be 1-64 bytes as hex"));
     if (*state != QLatin1String("created"))

@@ -7,7 +7,7 @@
 namespace keyline::registry {
 
 bool isValidIdentifier(const QString& text) {
-    static const QRegularExpression pattern(QStringLiteral("^[A-Za-z0-9._-]{1,64}$"));
+    static const QRegularExpression pattern(QStringLiteral("^[A-Za-z0-9._-]{1,64}\\z"));
     return pattern.match(text).hasMatch();
 }
 

@@ -1,5 +1,7 @@
 #include "db/db_error.h"
 #include "db/device_repository.h"
+#include "db/operator_repository.h"
+#include "db/order_repository.h"
 #include "db/outbox_repository.h"
 #include "db/step_result_repository.h"
 #include "db_fixture.h"
@@ -176,4 +178,15 @@ TEST_CASE("the outbox keeps one registration per device until it is delivered") 
     CHECK(*outbox.pendingCount() == 0);
     CHECK(outbox.find(entry->id)->state == OutboxState::Done);
     CHECK(outbox.markDone(4242).error().code() == ErrorCode::NotFound);
+}
+
+TEST_CASE("identifiers with a trailing newline are refused") {
+    // PCRE's '$' also matches before a final newline: the fuzzer found an order file whose ID
+    // "PO-9139\n" passed the check and broke the one-line error that named it.
+    CHECK(db::isValidOrderId(QStringLiteral("PO-9139")));
+    CHECK_FALSE(db::isValidOrderId(QStringLiteral("PO-9139\n")));
+    CHECK(db::isValidOperatorName(QStringLiteral("alice")));
+    CHECK_FALSE(db::isValidOperatorName(QStringLiteral("alice\n")));
+    CHECK(db::isSha256Hex(QString(64, QLatin1Char('a'))));
+    CHECK_FALSE(db::isSha256Hex(QString(64, QLatin1Char('a')) + QLatin1Char('\n')));
 }
