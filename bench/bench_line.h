@@ -56,6 +56,8 @@ inline LineRun runLine(BenchStation& station, const QString& workDir, sim::Timin
     // The devices' state survives a killed simulator, not a host power cut: their storage is
     // not the station's cost. The station's commits stay fully durable.
     options.stateDurability = sim::Durability::Process;
+    // The chips arrive made, as from the silicon vendor: the virtual fab is not the line.
+    options.premanufacture = true;
     sim::Simulator simulator(options);
     need(simulator.load(), "simulator");
     need(simulator.startServing(), "simulator");

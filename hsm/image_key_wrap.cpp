@@ -6,16 +6,12 @@
 namespace keyline::hsm {
 
 Result<ImageKeyBurn> wrapImageKey(SessionLease& s, CK_OBJECT_HANDLE imageKey,
-                                  const QByteArray& devicePoint) {
+                                  const QByteArray& imageKeyKcv, const QByteArray& devicePoint) {
     KL_TRY(checkP256Point(devicePoint));
     auto* f = s.fn();
 
     ImageKeyBurn out;
-    // An imported image key may have no CKA_CHECK_VALUE (SoftHSM2 2.6); the HSM computes it.
-    KL_TRY_ASSIGN(out.expectedKcv,
-                  keyCheckValue(s, imageKey)
-                      .context(QStringLiteral("the image key's check value, needed to "
-                                              "confirm the burn")));
+    out.expectedKcv = imageKeyKcv;
 
     // A fresh station key for every device: a key pair reused across devices would let one
     // device's secrets help attack another's.

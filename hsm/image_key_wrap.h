@@ -12,9 +12,9 @@ namespace keyline::hsm {
 //      session object that is sensitive, non-extractable and can only wrap;
 //   3. C_WrapKey(CKM_AES_KEY_WRAP_PAD) of the image key under it (RFC 5649);
 //   4. every session object destroyed before returning, error or not.
-// The device point is checked to be on P-256 first. The expected key check value is the image
-// key's CKA_CHECK_VALUE.
+// The device point is checked to be on P-256 first. `imageKeyKcv` is the image key's check value
+// (keyCheckValue()), returned as the burn's expected value.
 Result<ImageKeyBurn> wrapImageKey(SessionLease& s, CK_OBJECT_HANDLE imageKey,
-                                  const QByteArray& devicePoint);
+                                  const QByteArray& imageKeyKcv, const QByteArray& devicePoint);
 
 } // namespace keyline::hsm

@@ -204,11 +204,43 @@ Result<QByteArray> Pkcs11Hsm::keyCheckValue(const KeyUri& key) {
     return hsm::keyCheckValue(s, h);
 }
 
+Result<Pkcs11Hsm::FoundImageKey> Pkcs11Hsm::imageKey(SessionLease& s, const KeyUri& key) {
+    const QString name = key.toString();
+    {
+        std::lock_guard lock(m_imageKeysMutex);
+        if (auto known = m_imageKeys.find(name); known != m_imageKeys.end())
+            return known->second;
+    }
+    FoundImageKey found;
+    KL_TRY_ASSIGN(found.handle, find(s, key, CKO_SECRET_KEY));
+    // An imported image key may have no CKA_CHECK_VALUE (SoftHSM2 2.6); the HSM computes it.
+    KL_TRY_ASSIGN(found.kcv, hsm::keyCheckValue(s, found.handle)
+                                 .context(QStringLiteral("the image key's check value, needed "
+                                                         "to confirm the burn")));
+    std::lock_guard lock(m_imageKeysMutex);
+    m_imageKeys[name] = found;
+    return found;
+}
+
+void Pkcs11Hsm::forgetImageKey(const KeyUri& key) {
+    std::lock_guard lock(m_imageKeysMutex);
+    m_imageKeys.erase(key.toString());
+}
+
 Result<ImageKeyBurn> Pkcs11Hsm::wrapImageKeyForDevice(const KeyUri& imageKey,
                                                       const QByteArray& devicePublicKey) {
     KL_TRY_ASSIGN(SessionLease s, m_pool->acquire());
-    KL_TRY_ASSIGN(const CK_OBJECT_HANDLE key, find(s, imageKey, CKO_SECRET_KEY));
-    return wrapImageKey(s, key, devicePublicKey);
+    for (int attempt = 1;; ++attempt) {
+        KL_TRY_ASSIGN(const FoundImageKey key, this->imageKey(s, imageKey));
+        auto burn = wrapImageKey(s, key.handle, key.kcv, devicePublicKey);
+        const bool staleHandle = !burn && (burn.error().detail() == int(CKR_KEY_HANDLE_INVALID) ||
+                                           burn.error().detail() == int(CKR_OBJECT_HANDLE_INVALID));
+        // A handle kept from an earlier device is stale when the key object was replaced
+        // (a new token, a re-imported key): find it again, once.
+        if (!staleHandle || attempt == 2)
+            return burn;
+        forgetImageKey(imageKey);
+    }
 }
 
 Result<CK_OBJECT_HANDLE> Pkcs11Hsm::findGcmKey(SessionLease& s, const KeyUri& key) {

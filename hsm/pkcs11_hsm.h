@@ -61,12 +61,23 @@ private:
     // Finds an AES-256 key that may encrypt and decrypt (AES-GCM), or says what is wrong.
     Result<CK_OBJECT_HANDLE> findGcmKey(SessionLease& s, const KeyUri& key);
 
+    // An image key's handle and check value, found once: both stay fixed while the object
+    // lives, and finding them for every device made SoftHSM2 re-read its token files each time.
+    struct FoundImageKey {
+        CK_OBJECT_HANDLE handle = CK_INVALID_HANDLE;
+        QByteArray kcv;
+    };
+    Result<FoundImageKey> imageKey(SessionLease& s, const KeyUri& key);
+    void forgetImageKey(const KeyUri& key);
+
     // Destroyed in reverse: sessions, then pkcs11-helper's provider, then our module handle,
     // which initialised the module and so finalises it.
     std::shared_ptr<Module> m_module;
     std::shared_ptr<HelperContext> m_helper;
     std::unique_ptr<SessionPool> m_pool;
     QString m_token;
+    std::mutex m_imageKeysMutex;
+    std::map<QString, FoundImageKey> m_imageKeys; // by KeyUri::toString()
 };
 
 } // namespace keyline::hsm

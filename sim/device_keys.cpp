@@ -3,6 +3,9 @@
 #include "sim/device.h"
 #include "sim/shared_key_file.h"
 
+#include <algorithm>
+#include <deque>
+#include <mutex>
 #include <openssl/crypto.h>
 #include <optional>
 
@@ -14,6 +17,36 @@ namespace {
 
 Reply internalFailure(const Error& error) {
     return Reply::refuse(DeviceError::Internal, error.message());
+}
+
+// Issuer certificates that parsed, shared by every virtual device of the process. A line sends
+// every device the same CA certificates after its own leaf, and OpenSSL 3.0 decodes each
+// certificate's key through its decoder framework, the simulator's largest cost per certificate
+// write; a real wearable spends its own CPU on it. The same bytes parse the same way.
+class ParsedIssuers {
+public:
+    bool contains(const QByteArray& der) {
+        std::lock_guard lock(m_mutex);
+        return std::find(m_known.begin(), m_known.end(), der) != m_known.end();
+    }
+    void remember(const QByteArray& der) {
+        std::lock_guard lock(m_mutex);
+        if (std::find(m_known.begin(), m_known.end(), der) != m_known.end())
+            return;
+        if (m_known.size() == kEntries)
+            m_known.pop_front();
+        m_known.push_back(der);
+    }
+
+private:
+    static constexpr std::size_t kEntries = 8; // a chain or two; tests use a few CAs
+    std::mutex m_mutex;
+    std::deque<QByteArray> m_known;
+};
+
+ParsedIssuers& parsedIssuers() {
+    static ParsedIssuers issuers;
+    return issuers;
 }
 
 } // namespace
@@ -166,10 +199,12 @@ Reply VirtualDevice::certificateWrite(const QByteArray& payload) {
     if (!m_deviceKey)
         return Reply::refuse(DeviceError::NoDeviceKey,
                              QStringLiteral("no device key to certify; run device-key-generate"));
-    // Each certificate parsed once (an X.509 parse decodes its key, the costly part); the
-    // leaf's is kept for the key check.
+    // Each certificate parsed once (an X.509 parse decodes its key, the costly part), an issuer
+    // already parsed by another device not again; the leaf's is kept for the key check.
     std::optional<ossl::Cert> leaf;
     for (const QByteArray& der : request->certificates) {
+        if (leaf && parsedIssuers().contains(der))
+            continue;
         auto parsed = ossl::certificateFromDer(der);
         if (!parsed)
             return Reply::refuse(DeviceError::MalformedRequest,
@@ -178,6 +213,8 @@ Reply VirtualDevice::certificateWrite(const QByteArray& payload) {
                                      .arg(parsed.error().message()));
         if (!leaf)
             leaf = std::move(parsed).value();
+        else
+            parsedIssuers().remember(der);
     }
     if (!ossl::samePublicKey(X509_get0_pubkey(leaf->get()), m_deviceKey.get()))
         return Reply::refuse(DeviceError::WrongState,

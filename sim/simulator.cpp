@@ -13,6 +13,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <atomic>
+#include <deque>
 #include <map>
 #include <openssl/rand.h>
 
@@ -33,6 +34,7 @@ QString portLabel(int port) {
 struct PortSlot {
     mutable std::mutex mutex;
     std::shared_ptr<VirtualDevice> device;
+    std::deque<std::shared_ptr<VirtualDevice>> made; // premanufactured, next first
     int devicesSeen = 0;
     std::optional<std::chrono::steady_clock::time_point> replugAt;
 };
@@ -168,7 +170,12 @@ struct Simulator::Impl {
 
     // Plugs a new device into `port` (slot mutex held).
     Result<void> plugNewDevice(int port, PortSlot& slot) {
-        KL_TRY_ASSIGN(slot.device, manufacture(port));
+        if (!slot.made.empty()) {
+            slot.device = std::move(slot.made.front());
+            slot.made.pop_front();
+        } else {
+            KL_TRY_ASSIGN(slot.device, manufacture(port));
+        }
         const QString uid = QString::fromLatin1(slot.device->chipUid().toHex());
         slot.devicesSeen += 1;
         slot.replugAt.reset();
@@ -287,6 +294,14 @@ Result<void> Simulator::load() {
             // Not KL_TRY(...context()): context() returns a reference into the temporary.
             if (auto plugged = d.plugNewDevice(port, *slot); !plugged)
                 return plugged.error().withContext(portLabel(port));
+        }
+        if (d.options.premanufacture) {
+            for (int i = slot->devicesSeen; i < d.options.devicesPerPort; ++i) {
+                auto made = d.manufacture(port);
+                if (!made)
+                    return made.error().withContext(portLabel(port));
+                slot->made.push_back(std::move(made).value());
+            }
         }
         d.slots[port] = std::move(slot);
     }

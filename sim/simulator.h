@@ -76,6 +76,12 @@ struct SimOptions {
     // How device state is written: Host also survives the host losing power (fsync), Process
     // only a killed simulator. Benchmarks use Process so that the devices take no time.
     Durability stateDurability = Durability::Host;
+    // Makes every device each port will receive in load(), before serving, instead of each one
+    // as it is plugged in. A real line receives chips whose identity the silicon vendor made
+    // long before; benchmarks use this so that the virtual fab's key generation and chip
+    // certificate are not counted as the line's time. Costs start-up time and a directory per
+    // device; devices made but never plugged in are left unused in the state directory.
+    bool premanufacture = false;
 };
 
 // One connection's byte stream to the device currently in a port. Transport-agnostic: the

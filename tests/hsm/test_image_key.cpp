@@ -116,6 +116,35 @@ TEST_CASE("the device unwraps the image key and its check value matches") {
     CHECK(sessionObjectCount(*hsm) == objectsBefore);
 }
 
+TEST_CASE("an image key replaced on the token is found again instead of its old handle") {
+    DevTokenFixture fx;
+    auto hsm = fx.open();
+    const KeyUri imageKey = hsm->uriFor(labels::imageKey, QStringLiteral("secret"));
+    auto devKey = test::makeEcKey();
+    auto first = hsm->wrapImageKeyForDevice(imageKey, pointOf(devKey.get()));
+    REQUIRE(first.ok()); // the handle and check value are now kept
+    {
+        // A new key under the same label and ID, as a repeated image-key ceremony leaves it.
+        auto s = hsm->pool().acquire();
+        REQUIRE(s.ok());
+        auto old = findOne(*s, {CKO_SECRET_KEY, labels::imageKey, {}});
+        REQUIRE(old.ok());
+        REQUIRE(old->has_value());
+        auto id = getAttribute(*s, **old, CKA_ID);
+        REQUIRE(id.ok());
+        REQUIRE(s->fn()->C_DestroyObject(s->handle(), **old) == CKR_OK);
+        REQUIRE(generateAes256(*s, labels::imageKey, *id, true).ok());
+    }
+    auto newKcv = hsm->keyCheckValue(imageKey);
+    REQUIRE(newKcv.ok());
+    REQUIRE(*newKcv != first->expectedKcv);
+    auto second = hsm->wrapImageKeyForDevice(imageKey, pointOf(devKey.get()));
+    if (!second.ok())
+        FAIL(second.error().toString().toStdString());
+    CHECK(second->expectedKcv == *newKcv);
+    CHECK(keyline::test::opensslKcv(deviceUnwrap(devKey.get(), *second)) == *newKcv);
+}
+
 TEST_CASE("bad device points never reach the HSM") {
     DevTokenFixture fx;
     auto hsm = fx.open();
