@@ -15,7 +15,8 @@ namespace {
 const QString kColumns =
     QStringLiteral("serial, device_id, order_id, public_key_sha256, der, issued_at");
 
-IssuedCertificate certificateFromRow(const QSqlQuery& q) {
+template <typename Row> // QSqlQuery or QSqlRecord
+IssuedCertificate certificateFromRow(const Row& q) {
     IssuedCertificate c;
     c.serial = q.value(0).toString();
     c.deviceId = q.value(1).toString();
@@ -85,20 +86,20 @@ Result<IssuedCertificate> CertificateLedger::record(const IssuedCertificate& cer
 }
 
 Result<std::optional<IssuedCertificate>> CertificateLedger::forDevice(const QString& deviceId) {
-    KL_TRY_ASSIGN(QSqlQuery q, m_db.exec(QStringLiteral("SELECT ") + kColumns +
-                                             QStringLiteral(" FROM certificates WHERE "
-                                                            "device_id = ?"),
-                                         {deviceId}));
-    if (!q.next())
+    KL_TRY_ASSIGN(const std::optional<QSqlRecord> row,
+                  m_db.one(QStringLiteral("SELECT ") + kColumns +
+                               QStringLiteral(" FROM certificates WHERE device_id = ?"),
+                           {deviceId}));
+    if (!row)
         return std::optional<IssuedCertificate>();
-    return std::optional<IssuedCertificate>(certificateFromRow(q));
+    return std::optional<IssuedCertificate>(certificateFromRow(*row));
 }
 
 Result<int> CertificateLedger::countForOrder(const QString& orderId) {
-    KL_TRY_ASSIGN(QSqlQuery q,
-                  m_db.exec(QStringLiteral("SELECT COUNT(*) FROM certificates WHERE order_id = ?"),
-                            {orderId}));
-    return q.next() ? q.value(0).toInt() : 0;
+    KL_TRY_ASSIGN(const std::optional<QSqlRecord> row,
+                  m_db.one(QStringLiteral("SELECT COUNT(*) FROM certificates WHERE order_id = ?"),
+                           {orderId}));
+    return row ? row->value(0).toInt() : 0;
 }
 
 Result<std::vector<IssuedCertificate>> CertificateLedger::listForOrder(const QString& orderId) {

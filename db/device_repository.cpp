@@ -87,9 +87,9 @@ Result<Device> DeviceRepository::ensureForChip(const QString& orderId, const QSt
         return refusal(DbRefusal::OrderClosed,
                        QStringLiteral("order %1 is closed: it takes no more devices").arg(orderId));
     KL_TRY_ASSIGN(
-        QSqlQuery last,
-        m_db.exec(QStringLiteral("SELECT MAX(seq) FROM devices WHERE order_id = ?"), {orderId}));
-    const int seq = (last.next() ? last.value(0).toInt() : 0) + 1;
+        const std::optional<QSqlRecord> last,
+        m_db.one(QStringLiteral("SELECT MAX(seq) FROM devices WHERE order_id = ?"), {orderId}));
+    const int seq = (last ? last->value(0).toInt() : 0) + 1;
     if (seq > kMaxSeq)
         return refusal(
             DbRefusal::DeviceIdsExhausted,

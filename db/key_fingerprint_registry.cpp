@@ -31,9 +31,9 @@ Result<KeyRegistration> KeyFingerprintRegistry::registerKey(const QString& finge
         KL_TRY(tx.commit());
         return KeyRegistration::AlreadyThisDevice;
     }
-    KL_TRY_ASSIGN(QSqlQuery known,
-                  m_db.exec(QStringLiteral("SELECT 1 FROM devices WHERE id = ?"), {deviceId}));
-    if (!known.next())
+    KL_TRY_ASSIGN(const std::optional<QSqlRecord> known,
+                  m_db.one(QStringLiteral("SELECT 1 FROM devices WHERE id = ?"), {deviceId}));
+    if (!known)
         return Error(ErrorCode::NotFound, QStringLiteral("no device %1").arg(deviceId));
     KL_TRY(m_db.run(QStringLiteral("INSERT INTO device_public_keys (sha256, device_id, "
                                    "first_seen_at) VALUES (?, ?, ?)"),
@@ -43,12 +43,13 @@ Result<KeyRegistration> KeyFingerprintRegistry::registerKey(const QString& finge
 }
 
 Result<std::optional<QString>> KeyFingerprintRegistry::deviceForKey(const QString& fingerprintHex) {
-    KL_TRY_ASSIGN(QSqlQuery q, m_db.exec(QStringLiteral("SELECT device_id FROM "
-                                                        "device_public_keys WHERE sha256 = ?"),
-                                         {fingerprintHex}));
-    if (!q.next())
+    KL_TRY_ASSIGN(const std::optional<QSqlRecord> row,
+                  m_db.one(QStringLiteral("SELECT device_id FROM device_public_keys WHERE "
+                                          "sha256 = ?"),
+                           {fingerprintHex}));
+    if (!row)
         return std::optional<QString>();
-    return std::optional<QString>(q.value(0).toString());
+    return std::optional<QString>(row->value(0).toString());
 }
 
 } // namespace keyline::db

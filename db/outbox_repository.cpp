@@ -19,7 +19,8 @@ OutboxState stateFromText(const QString& text) {
     return OutboxState::Pending;
 }
 
-OutboxEntry entryFromRow(const QSqlQuery& q) {
+template <typename Row> // QSqlQuery or QSqlRecord
+OutboxEntry entryFromRow(const Row& q) {
     OutboxEntry e;
     e.id = q.value(0).toLongLong();
     e.deviceId = q.value(1).toString();
@@ -48,13 +49,13 @@ Result<OutboxEntry> OutboxRepository::enqueue(const QString& deviceId, const QSt
                                    "updated_at) VALUES (?, ?, ?, 0, ?, 'pending', '', ?, ?) "
                                    "ON CONFLICT (device_id, kind) DO NOTHING"),
                     {deviceId, kind, payload, now, now, now}));
-    KL_TRY_ASSIGN(QSqlQuery q, m_db.exec(QStringLiteral("SELECT ") + kColumns +
-                                             QStringLiteral(" FROM outbox WHERE device_id = ? "
-                                                            "AND kind = ?"),
-                                         {deviceId, kind}));
-    if (!q.next())
+    KL_TRY_ASSIGN(const std::optional<QSqlRecord> row,
+                  m_db.one(QStringLiteral("SELECT ") + kColumns +
+                               QStringLiteral(" FROM outbox WHERE device_id = ? AND kind = ?"),
+                           {deviceId, kind}));
+    if (!row)
         return Error(ErrorCode::Internal, QStringLiteral("outbox entry vanished"));
-    OutboxEntry entry = entryFromRow(q);
+    OutboxEntry entry = entryFromRow(*row);
     KL_TRY(tx.commit());
     return entry;
 }

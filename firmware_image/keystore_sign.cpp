@@ -2,6 +2,7 @@
 #include "firmware_image/keystore.h"
 
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -85,6 +86,24 @@ Result<QByteArray> spkiDerOf(EVP_PKEY* key) {
     return out;
 }
 
+// An uncompressed point needs only the checks on the point itself, not a key object: keystore
+// parsing checks three per keystore, and building a key for each was most of its cost. The
+// group is made once and only read afterwards, so every thread may use it.
+bool isUncompressedP256Point(const QByteArray& point) {
+    static const OsslPtr<EC_GROUP, EC_GROUP_free> group(
+        EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1));
+    if (!group || point.size() != 65 || point.at(0) != 0x04)
+        return false;
+    OsslPtr<EC_POINT, EC_POINT_free> pt(EC_POINT_new(group.get()));
+    // On the curve and not infinity is the whole check on P-256: its cofactor is 1.
+    return pt &&
+           EC_POINT_oct2point(group.get(), pt.get(),
+                              reinterpret_cast<const unsigned char*>(point.constData()),
+                              std::size_t(point.size()), nullptr) == 1 &&
+           !EC_POINT_is_at_infinity(group.get(), pt.get()) &&
+           EC_POINT_is_on_curve(group.get(), pt.get(), nullptr) == 1;
+}
+
 } // namespace
 
 Result<PublicKey> PublicKey::parse(const QByteArray& key) {
@@ -97,6 +116,11 @@ Result<PublicKey> PublicKey::parse(const QByteArray& key) {
 }
 
 Result<QByteArray> p256PointFromPublicKey(const QByteArray& key) {
+    if (key.size() == 65 && key.at(0) == 0x04) {
+        if (!isUncompressedP256Point(key))
+            return Error(ErrorCode::BadInput, QStringLiteral("public key is not on P-256"));
+        return key;
+    }
     KL_TRY_ASSIGN(PkeyPtr pkey, parseP256(key));
     unsigned char point[133];
     size_t len = 0;

@@ -1,7 +1,7 @@
 #include "hsm/device_cert_builder.h"
 
+#include "common/der_writer.h"
 #include "common/ossl_ptr.h"
-#include "hsm/der_writer.h"
 #include "hsm/ec_util.h"
 
 #include <openssl/evp.h>

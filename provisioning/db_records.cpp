@@ -31,14 +31,14 @@ Error translate(Error e) {
 // certificate (a failed device with a certificate is scrap and still counts).
 Result<int> unitsTaken(db::Database& db, const QString& orderId) {
     KL_TRY_ASSIGN(
-        QSqlQuery q,
-        db.exec(QStringLiteral("SELECT COUNT(*) FROM devices d WHERE d.order_id = ? AND "
-                               "(d.state IN ('allocated', 'in_progress', 'provisioned') OR "
-                               "EXISTS (SELECT 1 FROM certificates c WHERE c.device_id = d.id))"),
-                {orderId}));
-    if (!q.next())
+        const std::optional<QSqlRecord> row,
+        db.one(QStringLiteral("SELECT COUNT(*) FROM devices d WHERE d.order_id = ? AND "
+                              "(d.state IN ('allocated', 'in_progress', 'provisioned') OR "
+                              "EXISTS (SELECT 1 FROM certificates c WHERE c.device_id = d.id))"),
+               {orderId}));
+    if (!row)
         return Error(ErrorCode::Io, QStringLiteral("cannot count the order's devices"));
-    return q.value(0).toInt();
+    return row->value(0).toInt();
 }
 
 } // namespace

@@ -1,5 +1,7 @@
 #include "sim/ossl.h"
 
+#include "common/der_writer.h"
+
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
@@ -20,14 +22,10 @@ struct MdCtxFree {
 struct CipherCtxFree {
     void operator()(EVP_CIPHER_CTX* p) const { EVP_CIPHER_CTX_free(p); }
 };
-struct ReqFree {
-    void operator()(X509_REQ* p) const { X509_REQ_free(p); }
-};
 using Bio = std::unique_ptr<BIO, BioFree>;
 using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
 using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
 using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
-using Req = std::unique_ptr<X509_REQ, ReqFree>;
 
 Error cryptoError(const QString& what) {
     return Error(ErrorCode::Internal, QStringLiteral("%1: %2").arg(what, lastError()));
@@ -248,27 +246,26 @@ Result<QByteArray> certificatePem(X509* cert) {
 }
 
 Result<QByteArray> makeCsrDer(EVP_PKEY* key, const QString& commonName) {
-    Req req(X509_REQ_new());
-    if (!req)
-        return cryptoError(QStringLiteral("creating a CSR"));
-    X509_NAME* name = X509_REQ_get_subject_name(req.get());
-    QByteArray cn = commonName.toUtf8();
+    // Written as DER directly: X509_REQ_set_pubkey() in OpenSSL 3.0 encodes the key and decodes
+    // it again through the decoder framework, which cost more than the signature.
+    static const QByteArray p256SpkiPrefix = QByteArray::fromHex(
+        "3059301306072a8648ce3d020106082a8648ce3d030107034200"); // then the 65-byte point
+    static const QByteArray commonNameOid = QByteArray::fromHex("0603550403");
+    static const QByteArray ecdsaWithSha256 = QByteArray::fromHex("300a06082a8648ce3d040302");
+    KL_TRY_ASSIGN(const QByteArray point, publicPoint(key));
+    QByteArray rdns;
     // An empty CN is not representable as an entry; the subject then stays empty.
-    if (!cn.isEmpty() &&
-        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                                   reinterpret_cast<const unsigned char*>(cn.constData()),
-                                   static_cast<int>(cn.size()), -1, 0) != 1)
-        return cryptoError(QStringLiteral("CSR subject"));
-    if (X509_REQ_set_version(req.get(), 0) != 1 || X509_REQ_set_pubkey(req.get(), key) != 1 ||
-        X509_REQ_sign(req.get(), key, EVP_sha256()) <= 0)
-        return cryptoError(QStringLiteral("signing the CSR"));
-    int size = i2d_X509_REQ(req.get(), nullptr);
-    if (size <= 0)
-        return cryptoError(QStringLiteral("encoding the CSR"));
-    QByteArray der(size, '\0');
-    auto p = reinterpret_cast<unsigned char*>(der.data());
-    i2d_X509_REQ(req.get(), &p);
-    return der;
+    if (!commonName.isEmpty())
+        rdns = der::tlv(der::Set,
+                        der::tlv(der::Sequence,
+                                 commonNameOid + der::tlv(der::Utf8String, commonName.toUtf8())));
+    const QByteArray info =
+        der::tlv(der::Sequence, QByteArray::fromHex("020100") + der::tlv(der::Sequence, rdns) +
+                                    p256SpkiPrefix + point +
+                                    QByteArray::fromHex("a000")); // version 1, no attributes
+    KL_TRY_ASSIGN(const QByteArray signature, signSha256(key, info));
+    return der::tlv(der::Sequence,
+                    info + ecdsaWithSha256 + der::tlv(der::BitString, '\0' + signature));
 }
 
 bool samePublicKey(EVP_PKEY* a, EVP_PKEY* b) {

@@ -6,6 +6,7 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFileInfo>
+#include <QSet>
 #include <QTemporaryDir>
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -91,6 +92,43 @@ TEST_CASE("socket files exist only while a device is in the port", "[device][soc
     }
     CHECK(sawEmpty);
     CHECK(sawBack);
+}
+
+TEST_CASE("premanufactured devices are all made before serving and plugged in turn",
+          "[device][socket]") {
+    keyline::sim::SimOptions options = keyline::devicetest::suiteOptions();
+    options.devicesPerPort = 3;
+    options.premanufacture = true;
+    LinkFixture f(options);
+    const QDir devices(QDir(f.simulator().options().stateDir).filePath(QStringLiteral("devices")));
+    const QStringList made = devices.entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    REQUIRE(made.size() == options.ports * options.devicesPerPort);
+
+    QSet<QByteArray> seen;
+    for (int n = 1; n <= options.devicesPerPort; ++n) {
+        std::optional<keyline::sim::Simulator::PortSummary> now;
+        for (int i = 0; i < 300; ++i) {
+            now = f.simulator().portSummary(1);
+            if (now && now->devicesSeen == n)
+                break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        REQUIRE(now);
+        REQUIRE(now->devicesSeen == n);
+        const QString uid = QString::fromLatin1(now->chipUid.toHex());
+        CHECK(made.contains(uid)); // made before serving, not at the plug-in
+        CHECK_FALSE(seen.contains(now->chipUid));
+        seen.insert(now->chipUid);
+        // The port's socket file comes back a moment after the device is in the port.
+        auto client = f.connect();
+        for (int i = 0; i < 300 && !client; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            client = f.connect();
+        }
+        REQUIRE(client);
+        REQUIRE(client->factoryLock().ok());
+    }
+    CHECK(devices.entryList(QDir::Dirs | QDir::NoDotAndDotDot).size() == made.size());
 }
 
 TEST_CASE("stopping the simulator removes its socket files", "[device][socket]") {

@@ -182,6 +182,33 @@ TEST_CASE("keystore build refuses bad content") {
     refused(c);
 }
 
+TEST_CASE("a P-256 key becomes its uncompressed point and a bad point is refused") {
+    SoftSigner key;
+    const QByteArray point = key.point();
+    REQUIRE(point.size() == 65);
+    auto fromPoint = p256PointFromPublicKey(point);
+    REQUIRE(fromPoint.ok());
+    CHECK(*fromPoint == point);
+    auto fromSpki = p256PointFromPublicKey(key.publicKeyDer());
+    REQUIRE(fromSpki.ok());
+    CHECK(*fromSpki == point);
+
+    QByteArray offCurve = point;
+    offCurve[64] = char(offCurve[64] ^ 0x01);
+    QByteArray xTooLarge = point; // x = 2^256 - 1 is not a field element
+    for (int i = 1; i <= 32; ++i)
+        xTooLarge[i] = char(0xff);
+    QByteArray hybrid = point; // 0x06/0x07: the hybrid form, not uncompressed
+    hybrid[0] = char(0x06);
+    for (const QByteArray& bad : {offCurve, xTooLarge, QByteArray(1, '\x04') + QByteArray(64, '\0'),
+                                  hybrid, point.left(64), point + QByteArray(1, '\0')}) {
+        auto r = p256PointFromPublicKey(bad);
+        CHECK_FALSE(r.ok());
+        if (!r.ok())
+            CHECK(r.error().code() == ErrorCode::BadInput);
+    }
+}
+
 TEST_CASE("development and production keys are never mixed") {
     Keys dev, customer;
     const QList<QByteArray> devKeys{dev.app.publicKeyDer(), dev.update.publicKeyDer(),

@@ -1,13 +1,14 @@
 #pragma once
 
-// The few DER encodings the device certificate builder needs, written directly: OpenSSL's
-// template encoder costs more per certificate than the HSM signature does. Only definite,
-// minimal lengths are produced (X.690 §10.1), so the output is DER, not just BER.
+// The few DER encodings the station's device certificates and the virtual devices' CSRs need,
+// written directly: OpenSSL's template encoder costs more per certificate than the HSM
+// signature does. Only definite, minimal lengths are produced (X.690 §10.1), so the output is
+// DER, not just BER.
 
 #include <QByteArray>
 #include <QByteArrayView>
 
-namespace keyline::hsm::der {
+namespace keyline::der {
 
 enum Tag : unsigned char {
     Integer = 0x02,
@@ -48,4 +49,4 @@ inline QByteArray tlv(unsigned char tag, QByteArrayView content) {
     return out;
 }
 
-} // namespace keyline::hsm::der
+} // namespace keyline::der
