@@ -45,17 +45,18 @@ Result<StepResult> StepResultRepository::record(const QString& deviceId, const Q
     r.outcome = outcome;
     r.detail = detail;
     r.recordedAt = timestampNow();
-    KL_TRY(m_db.run(QStringLiteral("INSERT INTO step_results (device_id, step, attempt, "
-                                   "result, detail, recorded_at) VALUES (?, ?, ?, ?, ?, ?)"),
-                    {deviceId, step, r.attempt,
-                     outcome == StepOutcome::Pass ? QStringLiteral("pass") : QStringLiteral("fail"),
-                     detail, r.recordedAt}));
-    KL_TRY_ASSIGN(const std::optional<QSqlRecord> id,
-                  m_db.one(QStringLiteral("SELECT id FROM step_results WHERE device_id = ? AND "
-                                          "step = ? AND attempt = ?"),
-                           {deviceId, step, r.attempt}));
-    if (id)
-        r.id = id->value(0).toLongLong();
+    // RETURNING (SQLite 3.35+, PostgreSQL) gives the new row's id without a second query.
+    KL_TRY_ASSIGN(
+        const std::optional<QSqlRecord> id,
+        m_db.one(QStringLiteral("INSERT INTO step_results (device_id, step, attempt, result, "
+                                "detail, recorded_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id"),
+                 {deviceId, step, r.attempt,
+                  outcome == StepOutcome::Pass ? QStringLiteral("pass") : QStringLiteral("fail"),
+                  detail, r.recordedAt}));
+    if (!id)
+        return Error(ErrorCode::Internal,
+                     QStringLiteral("step result for %1 was not stored").arg(deviceId));
+    r.id = id->value(0).toLongLong();
     KL_TRY(tx.commit());
     return r;
 }

@@ -32,7 +32,8 @@ Result<QJsonObject> readJsonObject(const QString& path) {
 
 Result<void> writeJsonObject(const QString& path, const QJsonObject& object,
                              Durability durability = Durability::Host) {
-    return writeFileAtomically(path, QJsonDocument(object).toJson(QJsonDocument::Indented), true,
+    // Compact: a device rewrites its state a dozen times while it is provisioned.
+    return writeFileAtomically(path, QJsonDocument(object).toJson(QJsonDocument::Compact), true,
                                durability);
 }
 
