@@ -5,8 +5,10 @@
 #include <QRegularExpression>
 #include <cerrno>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
 #include <map>
+#include <optional>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
@@ -26,6 +28,36 @@ const QRegularExpression& portFilePattern() {
 
 QString systemError(int err) {
     return QString::fromLocal8Bit(strerror(err));
+}
+
+// The port sockets in `directory` by file name, with their inodes; nothing when the directory
+// cannot be read. One pass of readdir: the watcher rescans on every socket created or removed,
+// and listing through QDir and a stat per file was a visible share of a busy line's CPU.
+std::optional<std::map<QString, ino_t>> portSockets(const QString& directory) {
+    const QByteArray path = QFile::encodeName(directory);
+    DIR* dir = ::opendir(path.constData());
+    if (!dir)
+        return std::nullopt;
+    std::map<QString, ino_t> sockets;
+    while (const dirent* entry = ::readdir(dir)) {
+        const QString name = QFile::decodeName(entry->d_name);
+        if (!portFilePattern().match(name).hasMatch())
+            continue;
+        ino_t inode = entry->d_ino;
+        bool socket = entry->d_type == DT_SOCK;
+        // Followed like stat(): a link to a socket is a port. Some file systems leave d_type
+        // unknown.
+        if (entry->d_type == DT_UNKNOWN || entry->d_type == DT_LNK) {
+            struct stat st {};
+            socket =
+                ::stat((path + '/' + entry->d_name).constData(), &st) == 0 && S_ISSOCK(st.st_mode);
+            inode = st.st_ino;
+        }
+        if (socket)
+            sockets[name] = inode;
+    }
+    ::closedir(dir);
+    return sockets;
 }
 
 PortInfo portForFile(const QString& directory, const QString& fileName) {
@@ -200,22 +232,15 @@ SocketPortProvider::~SocketPortProvider() {
 }
 
 Result<QList<PortInfo>> SocketPortProvider::scan() {
-    QDir dir(m_directory);
-    if (!dir.exists())
+    const auto sockets = portSockets(m_directory);
+    if (!sockets)
         return Error(ErrorCode::EnvironmentNotReady,
                      QStringLiteral("device socket directory %1 does not exist; start "
                                     "keyline-wearable-sim or set [devices] socket_dir")
                          .arg(m_directory));
     QList<PortInfo> ports;
-    const QStringList names = dir.entryList(QDir::System | QDir::Files, QDir::Name);
-    for (const QString& name : names) {
-        if (!portFilePattern().match(name).hasMatch())
-            continue;
-        struct stat st {};
-        if (::stat(QFile::encodeName(dir.filePath(name)).constData(), &st) == 0 &&
-            S_ISSOCK(st.st_mode))
-            ports.append(portForFile(m_directory, name));
-    }
+    for (const auto& [name, inode] : *sockets) // by name, as the map is ordered
+        ports.append(portForFile(m_directory, name));
     return ports;
 }
 
@@ -257,14 +282,13 @@ void SocketPortProvider::watchLoop(int inotifyFd, PortEventHandler handler) {
     };
     std::map<QString, Seen> known;
     auto rescan = [&] {
-        auto now = scan();
-        if (!now)
+        const auto sockets = portSockets(m_directory);
+        if (!sockets)
             return;
         std::map<QString, Seen> current;
-        for (const PortInfo& p : *now) {
-            struct stat st {};
-            if (::stat(QFile::encodeName(p.address).constData(), &st) == 0)
-                current[p.endpoint] = {p, st.st_ino};
+        for (const auto& [name, inode] : *sockets) {
+            PortInfo p = portForFile(m_directory, name);
+            current[p.endpoint] = {p, inode};
         }
         for (const auto& [endpoint, seen] : known) {
             auto it = current.find(endpoint);

@@ -6,6 +6,7 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <optional>
 
 namespace keyline::sim::ossl {
 namespace {
@@ -245,14 +246,19 @@ Result<QByteArray> certificatePem(X509* cert) {
     return bioContents(bio.get());
 }
 
+Result<QByteArray> p256SpkiDer(EVP_PKEY* key) {
+    static const QByteArray prefix = QByteArray::fromHex(
+        "3059301306072a8648ce3d020106082a8648ce3d030107034200"); // then the 65-byte point
+    KL_TRY_ASSIGN(const QByteArray point, publicPoint(key));
+    return prefix + point;
+}
+
 Result<QByteArray> makeCsrDer(EVP_PKEY* key, const QString& commonName) {
     // Written as DER directly: X509_REQ_set_pubkey() in OpenSSL 3.0 encodes the key and decodes
     // it again through the decoder framework, which cost more than the signature.
-    static const QByteArray p256SpkiPrefix = QByteArray::fromHex(
-        "3059301306072a8648ce3d020106082a8648ce3d030107034200"); // then the 65-byte point
     static const QByteArray commonNameOid = QByteArray::fromHex("0603550403");
     static const QByteArray ecdsaWithSha256 = QByteArray::fromHex("300a06082a8648ce3d040302");
-    KL_TRY_ASSIGN(const QByteArray point, publicPoint(key));
+    KL_TRY_ASSIGN(const QByteArray spki, p256SpkiDer(key));
     QByteArray rdns;
     // An empty CN is not representable as an entry; the subject then stays empty.
     if (!commonName.isEmpty())
@@ -261,11 +267,80 @@ Result<QByteArray> makeCsrDer(EVP_PKEY* key, const QString& commonName) {
                                  commonNameOid + der::tlv(der::Utf8String, commonName.toUtf8())));
     const QByteArray info =
         der::tlv(der::Sequence, QByteArray::fromHex("020100") + der::tlv(der::Sequence, rdns) +
-                                    p256SpkiPrefix + point +
-                                    QByteArray::fromHex("a000")); // version 1, no attributes
+                                    spki + QByteArray::fromHex("a000")); // no attributes
     KL_TRY_ASSIGN(const QByteArray signature, signSha256(key, info));
     return der::tlv(der::Sequence,
                     info + ecdsaWithSha256 + der::tlv(der::BitString, '\0' + signature));
+}
+
+namespace {
+
+// One DER element read from the front of `in`: tag, content and the whole TLV.
+struct Element {
+    unsigned char tag = 0;
+    QByteArrayView content;
+    QByteArrayView whole;
+};
+
+// Single-byte tags and definite lengths in their shortest form (X.690 §10.1), within `in`.
+std::optional<Element> readElement(QByteArrayView& in) {
+    if (in.size() < 2 || (static_cast<unsigned char>(in[0]) & 0x1f) == 0x1f)
+        return std::nullopt;
+    Element e;
+    e.tag = static_cast<unsigned char>(in[0]);
+    qsizetype at = 1;
+    qsizetype length = static_cast<unsigned char>(in[at++]);
+    if (length & 0x80) {
+        const int bytes = int(length & 0x7f);
+        if (bytes < 1 || bytes > 3 || in.size() < at + bytes || in[at] == 0)
+            return std::nullopt;
+        length = 0;
+        for (int i = 0; i < bytes; ++i)
+            length = (length << 8) | static_cast<unsigned char>(in[at++]);
+        if (length < 0x80)
+            return std::nullopt;
+    }
+    if (in.size() - at < length)
+        return std::nullopt;
+    e.content = in.sliced(at, length);
+    e.whole = in.first(at + length);
+    in = in.sliced(at + length);
+    return e;
+}
+
+} // namespace
+
+Result<QByteArray> certificateSpki(const QByteArray& der) {
+    auto bad = [](const char* what) {
+        return Error(
+            ErrorCode::BadInput,
+            QStringLiteral("is not a DER X.509 certificate (%1)").arg(QLatin1String(what)));
+    };
+    QByteArrayView rest(der);
+    const auto certificate = readElement(rest);
+    if (!certificate || certificate->tag != der::Sequence || !rest.isEmpty())
+        return bad("not one SEQUENCE");
+    QByteArrayView fields = certificate->content;
+    const auto tbs = readElement(fields);
+    const auto signatureAlgorithm = readElement(fields);
+    const auto signature = readElement(fields);
+    if (!tbs || tbs->tag != der::Sequence || !signatureAlgorithm ||
+        signatureAlgorithm->tag != der::Sequence || !signature ||
+        signature->tag != der::BitString || !fields.isEmpty())
+        return bad("certificate, signature algorithm and signature expected");
+    QByteArrayView tbsFields = tbs->content;
+    auto field = readElement(tbsFields);
+    if (field && field->tag == der::ContextConstructed0) // version
+        field = readElement(tbsFields);
+    if (!field || field->tag != der::Integer)
+        return bad("serial number");
+    // signature, issuer, validity, subject, subjectPublicKeyInfo: all SEQUENCEs
+    for (int i = 0; i < 5; ++i) {
+        field = readElement(tbsFields);
+        if (!field || field->tag != der::Sequence)
+            return bad("TBSCertificate fields");
+    }
+    return field->whole.toByteArray();
 }
 
 bool samePublicKey(EVP_PKEY* a, EVP_PKEY* b) {

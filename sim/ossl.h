@@ -71,6 +71,14 @@ Result<QByteArray> certificatePem(X509* cert);
 // A PKCS#10 request with subject CN=<commonName>, signed by `key` (proof of possession).
 Result<QByteArray> makeCsrDer(EVP_PKEY* key, const QString& commonName);
 
+// The SubjectPublicKeyInfo DER of a P-256 key: named curve, uncompressed point.
+Result<QByteArray> p256SpkiDer(EVP_PKEY* key);
+// The SubjectPublicKeyInfo TLV of a DER X.509 certificate, found by walking its outline
+// (Certificate, TBSCertificate up to the key, signature algorithm and value, nothing after);
+// BadInput naming what is wrong when the bytes are not that outline. Unlike d2i_X509 it does not
+// decode the key, which in OpenSSL 3.0 goes through the decoder framework.
+Result<QByteArray> certificateSpki(const QByteArray& der);
+
 // True when both keys are the same public key.
 bool samePublicKey(EVP_PKEY* a, EVP_PKEY* b);
 
