@@ -3,6 +3,7 @@
 #include "common/der_writer.h"
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -57,7 +58,53 @@ Result<Pkey> generateP256() {
     return key;
 }
 
+namespace {
+
+// PKCS#8 of a P-256 key, the bytes PEM_write_bio_PrivateKey() writes, built directly: OpenSSL
+// 3.0 runs its encoder framework for every key it writes, which cost a virtual device more
+// than generating the key. Nothing for any other key.
+std::optional<QByteArray> p256PrivateKeyPem(EVP_PKEY* key) {
+    char group[32] = {};
+    if (!EVP_PKEY_is_a(key, "EC") ||
+        EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group,
+                                       nullptr) != 1 ||
+        qstrcmp(group, "prime256v1") != 0)
+        return std::nullopt;
+    BIGNUM* d = nullptr;
+    if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_PRIV_KEY, &d) != 1)
+        return std::nullopt;
+    QByteArray scalar(32, '\0');
+    const bool fits =
+        BN_bn2binpad(d, reinterpret_cast<unsigned char*>(scalar.data()), int(scalar.size())) == 32;
+    BN_clear_free(d);
+    auto point = publicPoint(key);
+    if (!fits || !point)
+        return std::nullopt;
+    static const QByteArray algorithm =
+        QByteArray::fromHex("301306072a8648ce3d020106082a8648ce3d030107");
+    constexpr unsigned char kPublicKeyTag = 0xa1; // ECPrivateKey's [1] publicKey
+    const QByteArray ecPrivateKey = der::tlv(
+        der::Sequence, QByteArray::fromHex("020101") + der::tlv(der::OctetString, scalar) +
+                           der::tlv(kPublicKeyTag, der::tlv(der::BitString, '\0' + *point)));
+    QByteArray pkcs8 = der::tlv(der::Sequence, QByteArray::fromHex("020100") + algorithm +
+                                                   der::tlv(der::OctetString, ecPrivateKey));
+    QByteArray base64 = pkcs8.toBase64();
+    QByteArray pem("-----BEGIN PRIVATE KEY-----\n");
+    for (qsizetype at = 0; at < base64.size(); at += 64) {
+        pem += QByteArrayView(base64).sliced(at, std::min<qsizetype>(64, base64.size() - at));
+        pem += '\n';
+    }
+    pem += "-----END PRIVATE KEY-----\n";
+    for (QByteArray* secret : {&scalar, &pkcs8, &base64})
+        OPENSSL_cleanse(secret->data(), std::size_t(secret->size()));
+    return pem;
+}
+
+} // namespace
+
 Result<QByteArray> privateKeyPem(EVP_PKEY* key) {
+    if (auto pem = p256PrivateKeyPem(key))
+        return *pem;
     Bio bio(BIO_new(BIO_s_mem()));
     if (!bio ||
         PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1)
