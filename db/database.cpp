@@ -281,6 +281,13 @@ Result<void> Database::run(const QString& sql, const QVariantList& values) {
     return success();
 }
 
+Result<int> Database::runCounting(const QString& sql, const QVariantList& values) {
+    KL_TRY_ASSIGN(QSqlQuery * query, runKept(sql, values));
+    const int changed = query->numRowsAffected();
+    query->finish();
+    return changed;
+}
+
 Result<std::optional<QSqlRecord>> Database::one(const QString& sql, const QVariantList& values) {
     KL_TRY_ASSIGN(QSqlQuery * query, runKept(sql, values));
     std::optional<QSqlRecord> row;

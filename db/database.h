@@ -81,6 +81,8 @@ public:
     // prepared statement is kept for the next run of the same text: parsing cost the writer
     // thread more than executing. Nothing is handed out, so a kept statement is never in use.
     Result<void> run(const QString& sql, const QVariantList& values = {});
+    // run() for an UPDATE or DELETE, answering how many rows it changed.
+    Result<int> runCounting(const QString& sql, const QVariantList& values = {});
 
     // The first row of a query, copied out, or nothing; the statement is reset (a SQLite read
     // left open would pin a WAL snapshot) and kept like run()'s.

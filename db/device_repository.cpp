@@ -165,16 +165,25 @@ Result<void> DeviceRepository::scrap(const QString& deviceId, const QString& rea
 Result<void> DeviceRepository::update(const QString& deviceId, DeviceState state,
                                       const QString& reason, bool scrap) {
     KL_TRY_ASSIGN(Transaction tx, m_db.begin());
-    KL_TRY_ASSIGN(const Device device, find(deviceId));
-    if (device.scrapped && !scrap)
+    // One statement in the usual case (a step moves a device that exists and is not scrapped);
+    // the device is read only to say why nothing changed. A scrapped device stays scrapped: the
+    // flag is only ever set, and only scrap() changes a scrapped device.
+    KL_TRY_ASSIGN(const int changed,
+                  m_db.runCounting(QStringLiteral("UPDATE devices SET state = ?, "
+                                                  "failure_reason = ?, scrapped = ?, "
+                                                  "updated_at = ? WHERE id = ? AND (scrapped = 0 "
+                                                  "OR ? = 1)"),
+                                   {deviceStateName(state), reason, scrap ? 1 : 0, timestampNow(),
+                                    deviceId, scrap ? 1 : 0}));
+    if (changed == 0) {
+        KL_TRY_ASSIGN(const Device device, find(deviceId)); // NotFound when there is none
+        if (!device.scrapped)
+            return Error(ErrorCode::Internal,
+                         QStringLiteral("device %1 was not updated").arg(deviceId));
         return Error(ErrorCode::Refused,
                      QStringLiteral("device %1 was scrapped (%2); it is not provisioned again")
                          .arg(deviceId, device.failureReason));
-    // A scrapped device stays scrapped: the flag is only ever set.
-    KL_TRY(m_db.run(QStringLiteral("UPDATE devices SET state = ?, failure_reason = ?, "
-                                   "scrapped = ?, updated_at = ? WHERE id = ?"),
-                    {deviceStateName(state), reason, (scrap || device.scrapped) ? 1 : 0,
-                     timestampNow(), deviceId}));
+    }
     return tx.commit();
 }
 

@@ -34,29 +34,28 @@ Result<StepResult> StepResultRepository::record(const QString& deviceId, const Q
                   m_db.one(QStringLiteral("SELECT 1 FROM devices WHERE id = ?"), {deviceId}));
     if (!known)
         return Error(ErrorCode::NotFound, QStringLiteral("no device %1").arg(deviceId));
-    KL_TRY_ASSIGN(const std::optional<QSqlRecord> last,
-                  m_db.one(QStringLiteral("SELECT MAX(attempt) FROM step_results WHERE "
-                                          "device_id = ? AND step = ?"),
-                           {deviceId, step}));
     StepResult r;
     r.deviceId = deviceId;
     r.step = step;
-    r.attempt = (last ? last->value(0).toInt() : 0) + 1;
     r.outcome = outcome;
     r.detail = detail;
     r.recordedAt = timestampNow();
-    // RETURNING (SQLite 3.35+, PostgreSQL) gives the new row's id without a second query.
+    // The next attempt number and the new row's id in one statement (INSERT ... SELECT and
+    // RETURNING read the same in SQLite 3.35+ and PostgreSQL).
     KL_TRY_ASSIGN(
-        const std::optional<QSqlRecord> id,
+        const std::optional<QSqlRecord> row,
         m_db.one(QStringLiteral("INSERT INTO step_results (device_id, step, attempt, result, "
-                                "detail, recorded_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id"),
-                 {deviceId, step, r.attempt,
+                                "detail, recorded_at) SELECT ?, ?, COALESCE(MAX(attempt), 0) + 1, "
+                                "?, ?, ? FROM step_results WHERE device_id = ? AND step = ? "
+                                "RETURNING id, attempt"),
+                 {deviceId, step,
                   outcome == StepOutcome::Pass ? QStringLiteral("pass") : QStringLiteral("fail"),
-                  detail, r.recordedAt}));
-    if (!id)
+                  detail, r.recordedAt, deviceId, step}));
+    if (!row)
         return Error(ErrorCode::Internal,
                      QStringLiteral("step result for %1 was not stored").arg(deviceId));
-    r.id = id->value(0).toLongLong();
+    r.id = row->value(0).toLongLong();
+    r.attempt = row->value(1).toInt();
     KL_TRY(tx.commit());
     return r;
 }
