@@ -112,6 +112,15 @@ TEST_CASE("device state, failure reason and scrapping") {
     CHECK(scrapped->scrapped);
     CHECK(scrapped->state == DeviceState::Failed);
     CHECK(devices.setState(id, DeviceState::InProgress).error().code() == ErrorCode::Refused);
+    CHECK(devices.markFailed(id, QStringLiteral("later")).error().code() == ErrorCode::Refused);
+    auto unchanged = devices.find(id); // a refused change changes nothing
+    CHECK(unchanged->scrapped);
+    CHECK(unchanged->state == DeviceState::Failed);
+    CHECK(unchanged->failureReason == QStringLiteral("cracked case"));
+    REQUIRE(devices.scrap(id, QStringLiteral("also scratched")).ok()); // scrapped stays scrapped
+    CHECK(devices.find(id)->scrapped);
+    CHECK(devices.setState(QStringLiteral("PO-1-999999"), DeviceState::InProgress).error().code() ==
+          ErrorCode::NotFound);
 }
 
 TEST_CASE("step results keep one row per attempt") {
