@@ -49,4 +49,22 @@ inline QByteArray tlv(unsigned char tag, QByteArrayView content) {
     return out;
 }
 
+// The fixed DER prefix of a P-256 SubjectPublicKeyInfo, SEQUENCE { AlgorithmIdentifier
+// { id-ecPublicKey, prime256v1 }, BIT STRING (0 unused bits) }, before the 65-byte point.
+inline constexpr QByteArrayView kP256SpkiPrefix{
+    "\x30\x59\x30\x13\x06\x07\x2a\x86\x48\xce\x3d\x02\x01\x06\x08\x2a\x86\x48\xce\x3d\x03\x01"
+    "\x07\x03\x42\x00",
+    26};
+// Its AlgorithmIdentifier, which a PKCS#8 private key carries too.
+inline constexpr QByteArrayView kP256KeyAlgorithm = kP256SpkiPrefix.sliced(2, 21);
+
+// The uncompressed point as a DER SubjectPublicKeyInfo: no parsing needed.
+inline QByteArray p256SpkiFromPoint(QByteArrayView point65) {
+    QByteArray out;
+    out.reserve(kP256SpkiPrefix.size() + point65.size());
+    out.append(kP256SpkiPrefix);
+    out.append(point65);
+    return out;
+}
+
 } // namespace keyline::der

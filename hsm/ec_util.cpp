@@ -44,15 +44,6 @@ Result<QByteArray> p256PointFromEcPoint(const QByteArray& ecPoint) {
                      .arg(ecPoint.size()));
 }
 
-QByteArray p256SpkiFromPoint(const QByteArray& point65) {
-    // The fixed DER prefix of SEQUENCE { AlgorithmIdentifier { id-ecPublicKey, prime256v1 },
-    // BIT STRING (0 unused bits) } for a 65-byte point: no parsing needed.
-    static const unsigned char prefix[] = {0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48,
-                                           0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
-                                           0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00};
-    return QByteArray(reinterpret_cast<const char*>(prefix), sizeof prefix) + point65;
-}
-
 Result<void> checkP256Point(const QByteArray& point) {
     if (point.size() != 65 || point.at(0) != 0x04)
         return Error(ErrorCode::BadInput,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "common/der_writer.h"
 #include "common/result.h"
 
 #include <QByteArray>
@@ -14,7 +15,7 @@ Result<QByteArray> ecdsaRawToDer(const QByteArray& raw);
 Result<QByteArray> p256PointFromEcPoint(const QByteArray& ecPoint);
 
 // The uncompressed point as a DER SubjectPublicKeyInfo (id-ecPublicKey, prime256v1).
-QByteArray p256SpkiFromPoint(const QByteArray& point65);
+using der::p256SpkiFromPoint;
 
 // Checks that `point` is a 65-byte uncompressed point on P-256 (not at infinity): a device
 // point that is not is refused before it reaches the HSM (invalid-curve attacks).

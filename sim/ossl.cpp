@@ -1,5 +1,6 @@
 #include "sim/ossl.h"
 
+#include "common/der_reader.h"
 #include "common/der_writer.h"
 
 #include <openssl/bio.h>
@@ -80,14 +81,14 @@ std::optional<QByteArray> p256PrivateKeyPem(EVP_PKEY* key) {
     auto point = publicPoint(key);
     if (!fits || !point)
         return std::nullopt;
-    static const QByteArray algorithm =
-        QByteArray::fromHex("301306072a8648ce3d020106082a8648ce3d030107");
     constexpr unsigned char kPublicKeyTag = 0xa1; // ECPrivateKey's [1] publicKey
-    const QByteArray ecPrivateKey = der::tlv(
+    QByteArray ecPrivateKey = der::tlv(
         der::Sequence, QByteArray::fromHex("020101") + der::tlv(der::OctetString, scalar) +
                            der::tlv(kPublicKeyTag, der::tlv(der::BitString, '\0' + *point)));
-    QByteArray pkcs8 = der::tlv(der::Sequence, QByteArray::fromHex("020100") + algorithm +
-                                                   der::tlv(der::OctetString, ecPrivateKey));
+    QByteArray pkcs8Body = QByteArray::fromHex("020100"); // version 0
+    pkcs8Body += der::kP256KeyAlgorithm;
+    pkcs8Body += der::tlv(der::OctetString, ecPrivateKey);
+    QByteArray pkcs8 = der::tlv(der::Sequence, pkcs8Body);
     QByteArray base64 = pkcs8.toBase64();
     QByteArray pem("-----BEGIN PRIVATE KEY-----\n");
     for (qsizetype at = 0; at < base64.size(); at += 64) {
@@ -95,7 +96,7 @@ std::optional<QByteArray> p256PrivateKeyPem(EVP_PKEY* key) {
         pem += '\n';
     }
     pem += "-----END PRIVATE KEY-----\n";
-    for (QByteArray* secret : {&scalar, &pkcs8, &base64})
+    for (QByteArray* secret : {&scalar, &ecPrivateKey, &pkcs8Body, &pkcs8, &base64})
         OPENSSL_cleanse(secret->data(), std::size_t(secret->size()));
     return pem;
 }
@@ -294,10 +295,8 @@ Result<QByteArray> certificatePem(X509* cert) {
 }
 
 Result<QByteArray> p256SpkiDer(EVP_PKEY* key) {
-    static const QByteArray prefix = QByteArray::fromHex(
-        "3059301306072a8648ce3d020106082a8648ce3d030107034200"); // then the 65-byte point
     KL_TRY_ASSIGN(const QByteArray point, publicPoint(key));
-    return prefix + point;
+    return der::p256SpkiFromPoint(point);
 }
 
 Result<QByteArray> makeCsrDer(EVP_PKEY* key, const QString& commonName) {
@@ -320,74 +319,36 @@ Result<QByteArray> makeCsrDer(EVP_PKEY* key, const QString& commonName) {
                     info + ecdsaWithSha256 + der::tlv(der::BitString, '\0' + signature));
 }
 
-namespace {
-
-// One DER element read from the front of `in`: tag, content and the whole TLV.
-struct Element {
-    unsigned char tag = 0;
-    QByteArrayView content;
-    QByteArrayView whole;
-};
-
-// Single-byte tags and definite lengths in their shortest form (X.690 §10.1), within `in`.
-std::optional<Element> readElement(QByteArrayView& in) {
-    if (in.size() < 2 || (static_cast<unsigned char>(in[0]) & 0x1f) == 0x1f)
-        return std::nullopt;
-    Element e;
-    e.tag = static_cast<unsigned char>(in[0]);
-    qsizetype at = 1;
-    qsizetype length = static_cast<unsigned char>(in[at++]);
-    if (length & 0x80) {
-        const int bytes = int(length & 0x7f);
-        if (bytes < 1 || bytes > 3 || in.size() < at + bytes || in[at] == 0)
-            return std::nullopt;
-        length = 0;
-        for (int i = 0; i < bytes; ++i)
-            length = (length << 8) | static_cast<unsigned char>(in[at++]);
-        if (length < 0x80)
-            return std::nullopt;
-    }
-    if (in.size() - at < length)
-        return std::nullopt;
-    e.content = in.sliced(at, length);
-    e.whole = in.first(at + length);
-    in = in.sliced(at + length);
-    return e;
-}
-
-} // namespace
-
-Result<QByteArray> certificateSpki(const QByteArray& der) {
+Result<QByteArray> certificateSpki(const QByteArray& bytes) {
     auto bad = [](const char* what) {
         return Error(
             ErrorCode::BadInput,
             QStringLiteral("is not a DER X.509 certificate (%1)").arg(QLatin1String(what)));
     };
-    QByteArrayView rest(der);
-    const auto certificate = readElement(rest);
-    if (!certificate || certificate->tag != der::Sequence || !rest.isEmpty())
-        return bad("not one SEQUENCE");
-    QByteArrayView fields = certificate->content;
-    const auto tbs = readElement(fields);
-    const auto signatureAlgorithm = readElement(fields);
-    const auto signature = readElement(fields);
-    if (!tbs || tbs->tag != der::Sequence || !signatureAlgorithm ||
-        signatureAlgorithm->tag != der::Sequence || !signature ||
-        signature->tag != der::BitString || !fields.isEmpty())
-        return bad("certificate, signature algorithm and signature expected");
-    QByteArrayView tbsFields = tbs->content;
-    auto field = readElement(tbsFields);
-    if (field && field->tag == der::ContextConstructed0) // version
-        field = readElement(tbsFields);
-    if (!field || field->tag != der::Integer)
-        return bad("serial number");
-    // signature, issuer, validity, subject, subjectPublicKeyInfo: all SEQUENCEs
-    for (int i = 0; i < 5; ++i) {
-        field = readElement(tbsFields);
-        if (!field || field->tag != der::Sequence)
-            return bad("TBSCertificate fields");
-    }
-    return field->whole.toByteArray();
+    der::Reader top(bytes);
+    der::Tlv certificate;
+    if (!top.expect(der::Sequence, certificate, "not a SEQUENCE"))
+        return bad(top.error());
+    if (!top.atEnd())
+        return bad("bytes after the certificate");
+    der::Reader fields(certificate.content);
+    der::Tlv tbs, signatureAlgorithm, signature;
+    if (!fields.expect(der::Sequence, tbs, "TBSCertificate") ||
+        !fields.expect(der::Sequence, signatureAlgorithm, "signature algorithm") ||
+        !fields.expect(der::BitString, signature, "signature value"))
+        return bad(fields.error());
+    if (!fields.atEnd())
+        return bad("fields after the signature value");
+    der::Reader tbsFields(tbs.content);
+    der::Tlv field;
+    if (tbsFields.peekTag() == der::ContextConstructed0)
+        tbsFields.next(field); // version; a failure sticks and is reported below
+    if (!tbsFields.expect(der::Integer, field, "serial number"))
+        return bad(tbsFields.error());
+    for (const char* name : {"signature", "issuer", "validity", "subject", "subjectPublicKeyInfo"})
+        if (!tbsFields.expect(der::Sequence, field, name))
+            return bad(tbsFields.error());
+    return field.whole.toByteArray();
 }
 
 bool samePublicKey(EVP_PKEY* a, EVP_PKEY* b) {
