@@ -7,7 +7,6 @@
 #include <deque>
 #include <mutex>
 #include <openssl/crypto.h>
-#include <optional>
 
 namespace keyline::sim {
 
